@@ -1,0 +1,181 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/tailhook-dev/tailhook/storage"
+)
+
+// binFrom loads the bin named in the path and checks that the caller may use
+// it: with its token, or as the browser that created it. Anything else is
+// "not found", so that a bin's existence is not revealed.
+func (s *Server) binFrom(r *http.Request, allowQueryToken bool) (storage.Bin, error) {
+	id := r.PathValue("bin")
+	hidden := notFound("no bin with id " + id)
+	bin, err := s.db.Bin(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Bin{}, hidden
+	}
+	if err != nil {
+		return storage.Bin{}, err
+	}
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		if bin.CheckToken(strings.TrimSpace(token)) {
+			return bin, nil
+		}
+		return storage.Bin{}, hidden
+	}
+	if allowQueryToken {
+		if token := r.URL.Query().Get("token"); token != "" {
+			if bin.CheckToken(token) {
+				return bin, nil
+			}
+			return storage.Bin{}, hidden
+		}
+	}
+	if bin.Owner != "" && s.session.browserID(r) == bin.Owner {
+		return bin, nil
+	}
+	return storage.Bin{}, hidden
+}
+
+func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if len(in.Name) > 200 {
+		s.apiFail(w, r, badRequest("name is longer than 200 characters"))
+		return
+	}
+	// A browser creating a bin through the API owns it like one using the
+	// form; API clients without a cookie get an unowned, token-only bin.
+	var owner string
+	if r.Header.Get("Authorization") == "" {
+		if _, err := r.Cookie(sessionCookie); err == nil {
+			owner = s.session.browserID(r)
+		}
+	}
+	bin, token, err := s.db.CreateBin(r.Context(), strings.TrimSpace(in.Name), owner)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	j := s.toBinJSON(r, &bin)
+	j.Token = token
+	writeJSON(w, http.StatusCreated, j)
+}
+
+func (s *Server) handleBinGet(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+}
+
+func (s *Server) handleBinDelete(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if err := s.db.DeleteBin(r.Context(), bin.ID); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleResponsePut(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	var resp storage.Response
+	if err := decodeJSON(w, r, &resp); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if err := validateResponse(&resp); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	bin, err = s.db.SetResponse(r.Context(), bin.ID, &resp)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+}
+
+func (s *Server) handleResponseDelete(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	bin, err = s.db.SetResponse(r.Context(), bin.ID, nil)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+}
+
+// validateResponse checks a configured response and fills in defaults.
+func validateResponse(r *storage.Response) error {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+	}
+	if err := validateAnswer("status", r.Status, r.Headers, r.DelayMS); err != nil {
+		return err
+	}
+	if len(r.Body) > 1<<20 {
+		return badRequest("body is over 1 MiB")
+	}
+	if len(r.Sequence) > 100 {
+		return badRequest("sequence has more than 100 steps")
+	}
+	for i, st := range r.Sequence {
+		if st.Times < 1 {
+			return badRequest("sequence[" + itoa(i) + "].times must be at least 1")
+		}
+		if st.Status == 0 {
+			r.Sequence[i].Status = r.Status
+		}
+		delay := 0
+		if st.DelayMS != nil {
+			delay = *st.DelayMS
+		}
+		if err := validateAnswer("sequence["+itoa(i)+"].status", r.Sequence[i].Status, st.Headers, delay); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateAnswer(field string, status int, headers map[string]string, delayMS int) error {
+	if status < 200 || status > 599 {
+		return badRequest(field + " must be between 200 and 599")
+	}
+	if delayMS < 0 || delayMS > int(maxResponseDelay.Milliseconds()) {
+		return badRequest("delay_ms must be between 0 and 30000")
+	}
+	for k, v := range headers {
+		if !validHeaderName(k) {
+			return badRequest("invalid header name " + quote(k))
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return badRequest("invalid value for header " + quote(k))
+		}
+	}
+	return nil
+}

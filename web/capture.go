@@ -1,0 +1,209 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tailhook-dev/tailhook/storage"
+)
+
+// maxResponseDelay caps a bin's configured answer delay.
+const maxResponseDelay = 30 * time.Second
+
+// captureTarget splits a raw request target "/b/{bin}{rest}?query" into its
+// parts, exactly as sent: no unescaping, no path cleaning.
+func captureTarget(r *http.Request) (bin, path, query string, ok bool) {
+	target := r.RequestURI
+	if !strings.HasPrefix(target, "/") {
+		// Absolute form ("http://host/b/…"), as proxies send it.
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			return "", "", "", false
+		}
+		target = u.EscapedPath()
+		if u.RawQuery != "" || u.ForceQuery {
+			target += "?" + u.RawQuery
+		}
+	}
+	target, query, _ = strings.Cut(target, "?")
+	rest, found := strings.CutPrefix(target, "/b/")
+	if !found {
+		return "", "", "", false
+	}
+	bin, path, _ = strings.Cut(rest, "/")
+	if strings.Contains(rest, "/") {
+		path = "/" + path
+	}
+	return bin, path, query, true
+}
+
+// handleCapture stores any request sent to /b/{bin}/… and answers with the
+// bin's response, only once the request is durably stored.
+func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
+	received := time.Now().UTC()
+	binID, path, query, _ := captureTarget(r)
+	// Whatever a bin's owner configures, the answer must never run script in
+	// tailhook's origin: a sandboxed document gets an opaque origin.
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+
+	bin, err := s.db.Bin(r.Context(), binID)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
+			return
+		}
+		s.serverError(w, r, err)
+		return
+	}
+	if ok, retry := s.limits.allow(bin.ID); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later")
+		return
+	}
+
+	body, size, truncated, err := readBody(r, s.cfg.MaxBody)
+	if err != nil {
+		// The sender went away mid-body: there is nobody to answer, and a
+		// partial body is not what was sent.
+		s.log.Info("capture aborted: body not received", "bin", bin.ID, "error", err)
+		writeError(w, http.StatusBadRequest, "could not read request body: "+err.Error())
+		return
+	}
+
+	header := r.Header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	// net/http moves these out of the header map; they were on the wire.
+	header["Host"] = []string{r.Host}
+	if len(r.TransferEncoding) > 0 {
+		header["Transfer-Encoding"] = append([]string(nil), r.TransferEncoding...)
+	}
+	req := &storage.Request{
+		BinID:      bin.ID,
+		Method:     r.Method,
+		Path:       path,
+		Query:      query,
+		Header:     header,
+		Body:       body,
+		Size:       size,
+		Truncated:  truncated,
+		RemoteAddr: s.clientAddr(r),
+		Proto:      r.Proto,
+		TLS:        s.isTLS(r),
+		ReceivedAt: received,
+	}
+	if bin.Signature != nil && !truncated {
+		req.Verdict = s.verify(r, &bin, req)
+	}
+	c := storage.Capture{Request: req}
+	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" {
+		c.DeliverTo = s.deliveryURL(bin.Forwarding.URL, path, query)
+	}
+	// Detached from the sender's context: the capture shares a transaction
+	// with others, and a sender hanging up must not cancel it.
+	captured, err := s.db.Capture(context.WithoutCancel(r.Context()), c)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
+			return
+		}
+		s.serverError(w, r, err)
+		return
+	}
+	if truncated {
+		writeError(w, http.StatusRequestEntityTooLarge,
+			"request body over the "+formatSize(s.cfg.MaxBody)+" limit; stored without its body as "+req.ID)
+		return
+	}
+	s.answer(w, r, &bin, captured)
+}
+
+// answer writes the bin's configured (or the default) response.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, bin *storage.Bin, c storage.Captured) {
+	if bin.Response == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			json.NewEncoder(w).Encode(map[string]any{"ok": true, "id": c.Request.ID})
+		}
+		return
+	}
+	a := bin.Response.Pick(c.Served)
+	if d := min(a.Delay, maxResponseDelay); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return // the sender hung up; the request is stored already
+		}
+	}
+	h := w.Header()
+	for k, v := range a.Headers {
+		if strings.EqualFold(k, "Content-Security-Policy") {
+			continue // see handleCapture
+		}
+		h.Set(k, v)
+	}
+	if h.Get("Content-Type") == "" && a.Body != "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(a.Body)))
+	w.WriteHeader(a.Status)
+	if r.Method != http.MethodHead && bodyAllowed(a.Status) {
+		io.WriteString(w, a.Body)
+	}
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// readBody reads at most limit bytes of the body. Over the limit it stops
+// reading and reports the body as truncated, with size the larger of what
+// was received and the declared Content-Length.
+func readBody(r *http.Request, limit int64) (body []byte, size int64, truncated bool, err error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return []byte{}, 0, false, nil
+	}
+	if r.ContentLength > limit {
+		// Declared too large: do not read megabytes we will throw away.
+		return nil, r.ContentLength, true, nil
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if n > limit {
+		return nil, max(n, r.ContentLength), true, nil
+	}
+	return buf.Bytes(), n, false, nil
+}
+
+// formatSize renders a byte count the way the --max-body flag accepts it.
+func formatSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

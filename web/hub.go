@@ -1,0 +1,69 @@
+package web
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/tailhook-dev/tailhook/storage"
+)
+
+// Hub fans captured requests out to whoever listens live: event streams,
+// pages, long polls. The database calls Publish after each commit, from its
+// writer goroutine and in seq order, so Publish never blocks.
+type Hub struct {
+	log *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[string]map[*listener]struct{} // by bin id
+	closed    bool
+}
+
+type listener struct {
+	fn func(*storage.Request)
+}
+
+// NewHub returns an empty hub.
+func NewHub(log *slog.Logger) *Hub {
+	return &Hub{log: log, listeners: map[string]map[*listener]struct{}{}}
+}
+
+// Publish hands a committed capture to the bin's listeners. Listeners must
+// not block: they run on the database's write path.
+func (h *Hub) Publish(r *storage.Request) {
+	h.mu.Lock()
+	ls := make([]*listener, 0, len(h.listeners[r.BinID]))
+	for l := range h.listeners[r.BinID] {
+		ls = append(ls, l)
+	}
+	h.mu.Unlock()
+	for _, l := range ls {
+		l.fn(r)
+	}
+}
+
+// Listen calls fn for every capture of the bin until the returned function
+// is called. fn must not block.
+func (h *Hub) Listen(binID string, fn func(*storage.Request)) (stop func()) {
+	l := &listener{fn: fn}
+	h.mu.Lock()
+	if h.listeners[binID] == nil {
+		h.listeners[binID] = map[*listener]struct{}{}
+	}
+	h.listeners[binID][l] = struct{}{}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		delete(h.listeners[binID], l)
+		if len(h.listeners[binID]) == 0 {
+			delete(h.listeners, binID)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// Close stops the hub.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+}

@@ -1,0 +1,130 @@
+// Package web is tailhook's HTTP surface: the capture endpoint, the JSON API,
+// the live streams and the server-rendered pages.
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tailhook-dev/tailhook/storage"
+)
+
+// Config is what the server needs from the command line.
+type Config struct {
+	// BaseURL is the public origin used in capture URLs; "" derives it from
+	// each request.
+	BaseURL string
+	// MaxBody is the largest request body captured, in bytes.
+	MaxBody int64
+	// RateLimit is captures per second per bin (burst twice that); 0 is off.
+	RateLimit float64
+	// TrustProxy honours X-Forwarded-For and X-Forwarded-Proto.
+	TrustProxy bool
+	// AllowPrivateForwarding lets forwards reach loopback and private addresses.
+	AllowPrivateForwarding bool
+	// SessionKey seeds the session cookie keys; "" uses keys generated once
+	// and kept in the database.
+	SessionKey string
+	// Version is shown on pages and in logs.
+	Version string
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	cfg     Config
+	db      *storage.DB
+	hub     *Hub
+	log     *slog.Logger
+	limits  *limiter
+	session *sessionStore
+
+	baseCtx context.Context // cancelled on Close: ends streams and long polls
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // background workers
+	handler http.Handler
+}
+
+// New builds a Server. The hub must be the one the database reports captures
+// to (storage.Options.AfterCapture).
+func New(ctx context.Context, cfg Config, db *storage.DB, hub *Hub, log *slog.Logger) (*Server, error) {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 10 << 20
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	s := &Server{cfg: cfg, db: db, hub: hub, log: log, limits: newLimiter(cfg.RateLimit)}
+	s.baseCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	var err error
+	if s.session, err = newSessions(ctx, db, cfg.SessionKey); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.limits.sweep(s.baseCtx, time.Minute)
+	}()
+	return s, nil
+}
+
+// Handler is the root handler: captures go straight to the capture path,
+// everything else through the router and its middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close ends live streams and long polls and stops background workers. Call
+// it when the HTTP server begins shutting down, before closing the database.
+func (s *Server) Close() {
+	s.cancel()
+	s.hub.Close()
+	s.wg.Wait()
+}
+
+// baseURL is the public origin for links shown to the user.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL
+	}
+	scheme := "http"
+	if s.isTLS(r) {
+		scheme = "https"
+	}
+	host := r.Host
+	if s.cfg.TrustProxy {
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+			host = h
+		}
+	}
+	return fmt.Sprintf("%s://%s", scheme, host)
+}
+
+// isTLS reports whether the client reached us over TLS, directly or, when
+// the proxy is trusted, through it.
+func (s *Server) isTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return s.cfg.TrustProxy && strings.EqualFold(firstValue(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+// clientAddr is the sender's address: the TCP peer, or with a trusted proxy
+// the address the proxy saw (the last X-Forwarded-For entry).
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if vs := r.Header.Values("X-Forwarded-For"); len(vs) > 0 {
+			parts := strings.Split(vs[len(vs)-1], ",")
+			if a := strings.TrimSpace(parts[len(parts)-1]); a != "" {
+				return a
+			}
+		}
+	}
+	return r.RemoteAddr
+}
+
+func firstValue(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	return strings.TrimSpace(v)
+}
