@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -130,3 +131,5 @@ func (a *testApp) getJSON(path, token string, v any) {
 		a.t.Fatalf("GET %s: %v in %s", path, err, res.body)
 	}
 }
+
+func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }

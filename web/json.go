@@ -14,24 +14,24 @@ const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
 // requestJSON is a captured request as the API shows it. Summaries (list
 // items) leave out the body fields and the forwards.
 type requestJSON struct {
-	ID         string        `json:"id"`
-	Bin        string        `json:"bin"`
-	Seq        int64         `json:"seq"`
-	Method     string        `json:"method"`
-	Path       string        `json:"path"`
-	Query      string        `json:"query"`
-	Headers    http.Header   `json:"headers"`
-	BodyBase64 *string       `json:"body_base64,omitempty"`
-	BodyText   *string       `json:"body_text,omitempty"`
-	Size       int64         `json:"size"`
-	Truncated  bool          `json:"truncated"`
-	RemoteAddr string        `json:"remote_addr"`
-	Proto      string        `json:"proto"`
-	TLS        bool          `json:"tls"`
-	ReceivedAt string        `json:"received_at"`
-	Signature  *verdictJSON  `json:"signature"`
-	Forwards   []forwardJSON `json:"forwards,omitempty"`
-	Delivery   *deliveryJSON `json:"delivery,omitempty"`
+	ID         string         `json:"id"`
+	Bin        string         `json:"bin"`
+	Seq        int64          `json:"seq"`
+	Method     string         `json:"method"`
+	Path       string         `json:"path"`
+	Query      string         `json:"query"`
+	Headers    http.Header    `json:"headers"`
+	BodyBase64 *string        `json:"body_base64,omitempty"`
+	BodyText   *string        `json:"body_text,omitempty"`
+	Size       int64          `json:"size"`
+	Truncated  bool           `json:"truncated"`
+	RemoteAddr string         `json:"remote_addr"`
+	Proto      string         `json:"proto"`
+	TLS        bool           `json:"tls"`
+	ReceivedAt string         `json:"received_at"`
+	Signature  *verdictJSON   `json:"signature"`
+	Forwards   *[]forwardJSON `json:"forwards,omitempty"` // a pointer: summaries omit it, a full request always has it
+	Delivery   *deliveryJSON  `json:"delivery,omitempty"`
 }
 
 type verdictJSON struct {
@@ -87,9 +87,10 @@ func toRequestJSON(r *storage.Request, full bool) requestJSON {
 		t := string(r.Body)
 		j.BodyText = &t
 	}
-	j.Forwards = make([]forwardJSON, 0, len(r.Forwards))
+	fs := make([]forwardJSON, 0, len(r.Forwards))
+	j.Forwards = &fs
 	for _, f := range r.Forwards {
-		j.Forwards = append(j.Forwards, forwardJSON{URL: f.URL, Status: f.Status, Attempt: f.Attempt, Error: f.Error,
+		fs = append(fs, forwardJSON{URL: f.URL, Status: f.Status, Attempt: f.Attempt, Error: f.Error,
 			DurationMS: f.DurationMS, Auto: f.Auto, At: f.At.UTC().Format(timeFormat)})
 	}
 	return j

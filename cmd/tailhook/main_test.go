@@ -1,0 +1,365 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func noEnv(string) string { return "" }
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseServe(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string // substring; "" means success
+		check   func(t *testing.T, c serveConfig)
+	}{
+		{name: "defaults", check: func(t *testing.T, c serveConfig) {
+			if c.Addr != "127.0.0.1:8080" || c.DB != "tailhook.db" || c.MaxBody != 10<<20 || c.MaxRequests != 10000 ||
+				c.Retention != 168*time.Hour || c.RateLimit != 100 || c.AllowPrivateForwarding || c.TrustProxy || c.BaseURL != "" {
+				t.Errorf("defaults: %+v", c)
+			}
+		}},
+		{name: "PORT", env: map[string]string{"PORT": "9000"}, check: func(t *testing.T, c serveConfig) {
+			if c.Addr != ":9000" {
+				t.Errorf("addr %q", c.Addr)
+			}
+		}},
+		{name: "env beats PORT, flag beats env", args: []string{"--max-body", "2MiB"},
+			env: map[string]string{"PORT": "9000", "TAILHOOK_ADDR": "127.0.0.1:7000", "TAILHOOK_MAX_BODY": "1KiB", "TAILHOOK_TRUST_PROXY": "true"},
+			check: func(t *testing.T, c serveConfig) {
+				if c.Addr != "127.0.0.1:7000" || c.MaxBody != 2<<20 || !c.TrustProxy {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "sizes", args: []string{"--max-body=512KiB"}, check: func(t *testing.T, c serveConfig) {
+			if c.MaxBody != 512<<10 {
+				t.Errorf("max body %d", c.MaxBody)
+			}
+		}},
+		{name: "plain bytes and bare bool", args: []string{"--max-body", "1000", "--allow-private-forwarding", "--rate-limit", "0"}, check: func(t *testing.T, c serveConfig) {
+			if c.MaxBody != 1000 || !c.AllowPrivateForwarding || c.RateLimit != 0 {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{name: "bad size", args: []string{"--max-body", "10MB"}, wantErr: `invalid value "10MB" for --max-body`},
+		{name: "bad size from env", env: map[string]string{"TAILHOOK_MAX_BODY": "lots"}, wantErr: `--max-body (or TAILHOOK_MAX_BODY)`},
+		{name: "bad retention", args: []string{"--retention", "7d"}, wantErr: "--retention"},
+		{name: "bad rate", args: []string{"--rate-limit", "-1"}, wantErr: "--rate-limit"},
+		{name: "bad bool", args: []string{"--trust-proxy=maybe"}, wantErr: "--trust-proxy"},
+		{name: "bad addr", args: []string{"--addr", "8080"}, wantErr: "--addr"},
+		{name: "bad base url", args: []string{"--base-url", "hooks.example.com"}, wantErr: "--base-url"},
+		{name: "base url with path", args: []string{"--base-url", "https://x.example/path"}, wantErr: "--base-url"},
+		{name: "bad max requests", args: []string{"--max-requests", "0"}, wantErr: "--max-requests"},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
+		{name: "stray argument", args: []string{"extra"}, wantErr: `no arguments, got "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			c, err := parseServe(tt.args, envOf(tt.env), &out)
+			if tt.wantErr != "" {
+				var ue usageError
+				if err == nil || !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want usage error with %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("error is not one line: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestRunCommands(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, noEnv, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "tailhook ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"help"}, noEnv, &out, &errb); err != nil || !strings.Contains(out.String(), "tailhook relay") {
+		t.Fatalf("help: %v %q", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"help", "serve"}, noEnv, &out, &errb); err != nil || !strings.Contains(out.String(), "-max-body") {
+		t.Fatalf("help serve: %v %q", err, out.String())
+	}
+	err := run(context.Background(), []string{"frobnicate"}, noEnv, &out, &errb)
+	var ue usageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("unknown command: %v", err)
+	}
+	if loopbackOnly(":8080") || loopbackOnly("0.0.0.0:1") || !loopbackOnly("127.0.0.1:1") || !loopbackOnly("localhost:1") || !loopbackOnly("[::1]:1") {
+		t.Fatal("loopbackOnly")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never became healthy", base)
+}
+
+type binInfo struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
+func createBin(t *testing.T, base string) binInfo {
+	t.Helper()
+	res, err := http.Post(base+"/api/bins", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b binInfo
+	if err := json.NewDecoder(res.Body).Decode(&b); err != nil || res.StatusCode != 201 {
+		t.Fatalf("create bin: %d %v", res.StatusCode, err)
+	}
+	return b
+}
+
+// TestRunGracefulShutdown starts the whole program in-process, captures, and
+// cancels it like SIGINT would: it must exit cleanly with the capture kept.
+func TestRunGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs safeBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--db", filepath.Join(dir, "sub", "t.db")}, noEnv, io.Discard, &logs)
+	}()
+	base := "http://" + addr
+	waitHealthy(t, base)
+	bin := createBin(t, base)
+	res, err := http.Post(base+"/b/"+bin.ID+"/x", "text/plain", strings.NewReader("kept"))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("capture: %v", err)
+	}
+	res.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+	for _, want := range []string{"tailhook listening", "db=" + filepath.Join(dir, "sub", "t.db"), "stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// buildBinary compiles tailhook once per test binary run.
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "tailhook-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "tailhook")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func startBinary(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TAILHOOK_LOG_LEVEL=warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+// TestDurabilityAcrossSIGKILL loads the real binary from several goroutines,
+// kills it with SIGKILL mid-load, restarts it on the same database, and
+// checks that every capture that was answered 2xx is there.
+func TestDurabilityAcrossSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "durable.db")
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cmd := startBinary(t, "serve", "--addr", addr, "--db", dbPath, "--rate-limit", "0")
+	waitHealthy(t, base)
+	bin := createBin(t, base)
+
+	var (
+		mu    sync.Mutex
+		acked = map[string]string{} // id → body
+		wg    sync.WaitGroup
+		stop  = make(chan struct{})
+	)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body := fmt.Sprintf(`{"g":%d,"i":%d}`, g, i)
+				res, err := client.Post(base+"/b/"+bin.ID+"/load", "application/json", strings.NewReader(body))
+				if err != nil {
+					return // the server is gone
+				}
+				var ack struct {
+					ID string `json:"id"`
+				}
+				err = json.NewDecoder(res.Body).Decode(&ack)
+				res.Body.Close()
+				if res.StatusCode == 200 && err == nil {
+					mu.Lock()
+					acked[ack.ID] = body
+					mu.Unlock()
+				}
+			}
+		}(g)
+	}
+	// Let the load run, then kill without warning.
+	for {
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 300 {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	close(stop)
+	wg.Wait()
+
+	addr2 := freeAddr(t)
+	base2 := "http://" + addr2
+	startBinary(t, "serve", "--addr", addr2, "--db", dbPath)
+	waitHealthy(t, base2)
+	stored := map[string]string{}
+	before := ""
+	for {
+		req, _ := http.NewRequest("GET", base2+"/api/bins/"+bin.ID+"/requests?limit=500&before="+before, nil)
+		req.Header.Set("Authorization", "Bearer "+bin.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Requests []struct {
+				ID  string `json:"id"`
+				Seq int64  `json:"seq"`
+			} `json:"requests"`
+			Next *string `json:"next"`
+		}
+		json.NewDecoder(res.Body).Decode(&page)
+		res.Body.Close()
+		for _, r := range page.Requests {
+			stored[r.ID] = ""
+		}
+		if page.Next == nil {
+			break
+		}
+		before = *page.Next
+	}
+	for id, body := range acked {
+		if _, ok := stored[id]; !ok {
+			t.Errorf("acknowledged capture %s (%s) is missing after SIGKILL", id, body)
+		}
+	}
+	// Spot-check that bodies are intact.
+	checked := 0
+	for id, body := range acked {
+		if checked == 20 {
+			break
+		}
+		checked++
+		req, _ := http.NewRequest("GET", base2+"/api/bins/"+bin.ID+"/requests/"+id+"/body", nil)
+		req.Header.Set("Authorization", "Bearer "+bin.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(got) != body {
+			t.Errorf("%s body = %q, want %q", id, got, body)
+		}
+	}
+	t.Logf("%d acknowledged, %d stored after SIGKILL", len(acked), len(stored))
+}
