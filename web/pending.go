@@ -14,3 +14,9 @@ func (s *Server) verify(r *http.Request, bin *storage.Bin, req *storage.Request)
 func (s *Server) deliveryURL(target, path, query string) string { return target + path }
 
 func (s *Server) pageRoutes(mux *http.ServeMux) {}
+
+func (s *Server) signatureRoutes(mux *http.ServeMux) {}
+
+func (s *Server) forwardRoutes(mux *http.ServeMux) {}
+
+func (s *Server) automationRoutes(mux *http.ServeMux) {}

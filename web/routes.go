@@ -27,7 +27,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})
-	s.pageRoutes(mux)
+	s.signatureRoutes(mux)  // api_signature.go
+	s.forwardRoutes(mux)    // api_forward.go
+	s.automationRoutes(mux) // api_automation.go
+	s.pageRoutes(mux)       // pages.go
 
 	app := s.recoverer(s.logRequests(s.secureHeaders(s.crossOrigin(mux))))
 	capture := s.recoverer(s.logRequests(http.HandlerFunc(s.handleCapture)))
