@@ -46,6 +46,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,7 +176,10 @@ func newRelayer(o Options, src source) *relayer {
 			ForceAttemptHTTP2:     true,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ResponseHeaderTimeout: responseHeaderTimeout,
-			IdleConnTimeout:       90 * time.Second,
+			// Bigger reads mean fewer passes of the library's event splitter,
+			// which rescans its whole buffer after every read.
+			ReadBufferSize:  64 << 10,
+			IdleConnTimeout: 90 * time.Second,
 		},
 		strategy: &backoff.ExponentialBackOff{
 			InitialInterval:     reconnectInitial,
@@ -375,6 +379,10 @@ func (r *relayer) handle(ctx context.Context, ev *sse.Event) {
 		return
 	}
 	body, err := base64.StdEncoding.DecodeString(c.BodyBase64)
+	if err != nil {
+		// Be lenient about padding; the bytes are what matter.
+		body, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(c.BodyBase64, "="))
+	}
 	if err != nil {
 		r.printf("%s → skipped: body_base64 is not valid base64: %v", label, err)
 		r.last.Store(c.Seq)

@@ -50,6 +50,7 @@ type fakeBin struct {
 	heartbeat time.Duration // send a comment this often
 	dropAfter int           // end a connection after this many request frames
 	clean     bool          // end it cleanly instead of aborting it
+	inclusive bool          // replay seq >= Last-Event-ID, like r3labs' own replay
 	lastIDs   []string      // Last-Event-ID of each stream connection
 }
 
@@ -87,6 +88,9 @@ func (b *fakeBin) serveEvents(w http.ResponseWriter, r *http.Request) {
 	lastID, hasID := r.Header.Get("Last-Event-ID"), r.Header.Get("Last-Event-ID") != ""
 	b.mu.Lock()
 	status, silent, hb, dropAfter, clean := b.status, b.silent, b.heartbeat, b.dropAfter, b.clean
+	if b.inclusive && hasID {
+		lastID = strconv.Itoa(max(0, atoi(lastID)-1))
+	}
 	next := len(b.items) // live only
 	if hasID {
 		after, err := strconv.ParseInt(lastID, 10, 64)
@@ -358,6 +362,14 @@ func checkGoroutines(t *testing.T) {
 	})
 }
 
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
 func seqList(from, to int) []string {
 	var s []string
 	for i := from; i <= to; i++ {
@@ -367,11 +379,11 @@ func seqList(from, to int) []string {
 }
 
 func TestRelayExactlyOnceAcrossDrops(t *testing.T) {
-	for _, clean := range []bool{false, true} {
-		t.Run(fmt.Sprintf("clean=%v", clean), func(t *testing.T) {
+	for _, tt := range []struct{ clean, inclusive bool }{{false, false}, {true, false}, {false, true}} {
+		t.Run(fmt.Sprintf("clean=%v,inclusive=%v", tt.clean, tt.inclusive), func(t *testing.T) {
 			checkGoroutines(t)
 			bin := newFakeBin()
-			bin.dropAfter, bin.clean = 3, clean
+			bin.dropAfter, bin.clean, bin.inclusive = 3, tt.clean, tt.inclusive
 			for range 4 {
 				bin.publish(capture{Path: "/old"}, []byte("stored"))
 			}
@@ -397,9 +409,7 @@ func TestRelayExactlyOnceAcrossDrops(t *testing.T) {
 				t.Errorf("Last-Event-IDs %q: want several connections, the first resuming after 0", ids)
 			}
 			for i := 1; i < len(ids); i++ {
-				a, _ := strconv.Atoi(ids[i-1])
-				b, _ := strconv.Atoi(ids[i])
-				if b < a {
+				if atoi(ids[i]) < atoi(ids[i-1]) {
 					t.Errorf("Last-Event-ID went back: %q", ids)
 				}
 			}
@@ -653,6 +663,61 @@ func TestRelayHeartbeatsKeepStreamOpen(t *testing.T) {
 	if n := len(bin.connections()); n != 1 {
 		t.Errorf("%d connections, want 1: heartbeats should keep the watchdog quiet", n)
 	}
+}
+
+func TestRelayLargeEvents(t *testing.T) {
+	checkGoroutines(t)
+	bin := newFakeBin()
+	srv := startServer(t, bin, "")
+	tg := newTarget(t)
+	body := bytes.Repeat([]byte("0123456789abcdef\x00\xff"), 3<<20/18)
+	bin.publish(capture{}, body)
+	start := time.Now()
+	rr := startRelay(t, Options{URL: srv.URL + "/bins/abc", To: tg.srv.URL, MaxBody: 4 << 20})
+	waitFor(t, "delivery", func() bool { return len(tg.deliveries()) == 1 })
+	t.Logf("a %d-byte body took %v", len(body), time.Since(start))
+	rr.stop(t)
+	if got := tg.deliveries()[0].body; !bytes.Equal(got, body) {
+		t.Errorf("body differs (%d bytes, want %d)", len(got), len(body))
+	}
+}
+
+func TestRelayEventTooLarge(t *testing.T) {
+	checkGoroutines(t)
+	bin := newFakeBin()
+	srv := startServer(t, bin, "")
+	bin.publish(capture{}, bytes.Repeat([]byte("x"), 100<<10))
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Options{URL: srv.URL + "/bins/abc", To: "http://127.0.0.1:1", Token: token, MaxBody: 1 << 10})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "larger than the") {
+			t.Errorf("Run = %v, want an error about the buffer", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run kept going on an event that can never fit")
+	}
+}
+
+func TestRelayCancelDuringDelivery(t *testing.T) {
+	checkGoroutines(t)
+	bin := newFakeBin()
+	srv := startServer(t, bin, "")
+	arrived := make(chan struct{}, 1)
+	slow := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	}), "")
+	rr := startRelay(t, Options{URL: srv.URL + "/bins/abc", To: slow.URL})
+	bin.publish(capture{}, nil)
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery")
+	}
+	rr.stop(t)
 }
 
 func TestRunBadOptions(t *testing.T) {
