@@ -57,7 +57,9 @@ func (a algo) String() string {
 	return "unknown"
 }
 
-func (a algo) symmetric() bool { return a == hmacSHA1 || a == hmacSHA256 || a == hmacSHA512 || a == sha256Prefixed }
+func (a algo) symmetric() bool {
+	return a == hmacSHA1 || a == hmacSHA256 || a == hmacSHA512 || a == sha256Prefixed
+}
 
 // enc is how a signature is written in the request.
 type enc int
@@ -103,12 +105,12 @@ func (e enc) decode(s string) ([]byte, error) {
 type keyKind int
 
 const (
-	keyRaw     keyKind = iota + 1 // UTF-8 bytes of the secret as shown
-	keyWhsec                      // base64 after an optional whsec_ prefix
-	keyEdHex                      // Ed25519 public key, 64 hex chars (Discord)
-	keyWhpk                       // Ed25519 public key whpk_<base64>
-	keyECDSA                      // P-256 public key, base64 DER SPKI or PEM
-	keyToken                      // compared as a string, never used as a key
+	keyRaw   keyKind = iota + 1 // UTF-8 bytes of the secret as shown
+	keyWhsec                    // base64 after an optional whsec_ prefix
+	keyEdHex                    // Ed25519 public key, 64 hex chars (Discord)
+	keyWhpk                     // Ed25519 public key whpk_<base64>
+	keyECDSA                    // P-256 public key, base64 DER SPKI or PEM
+	keyToken                    // compared as a string, never used as a key
 )
 
 // tolerance is a timestamp window: d is the allowed drift; past and future
@@ -361,12 +363,11 @@ func mismatchReason(r reading) string {
 	case ed25519Sig, ecdsaP256:
 		return "the " + c.alg.String() + " signature in " + r.header + " does not verify with the configured public key over the received body."
 	}
-	n := len(r.cands)
-	what := "the signature"
-	if n > 1 {
-		what = fmt.Sprintf("none of the %d signatures", n)
+	what := "the " + c.alg.String() + " of the signed message with the configured secret"
+	if n := len(r.cands); n > 1 {
+		return fmt.Sprintf("none of the %d signatures in %s matches %s.", n, r.header, what)
 	}
-	return what + " in " + r.header + " matches the " + c.alg.String() + " of the signed message with the configured secret."
+	return "the signature in " + r.header + " does not match " + what + "."
 }
 
 // judgeTimestamp fills the timestamp details and returns a description of

@@ -60,8 +60,8 @@ var (
 	}
 	shopifySpec = simpleSpec{
 		id: "shopify", name: "Shopify",
-		desc: "The app's client secret (API secret key); for admin-created webhooks, the key shown under Settings > Notifications.",
-		headers: []sigHeader{{name: "X-Shopify-Hmac-Sha256", alg: hmacSHA256, enc: encBase64}},
+		desc:        "The app's client secret (API secret key); for admin-created webhooks, the key shown under Settings > Notifications.",
+		headers:     []sigHeader{{name: "X-Shopify-Hmac-Sha256", alg: hmacSHA256, enc: encBase64}},
 		fingerprint: []string{"X-Shopify-Topic"},
 	}
 	squareSpec = simpleSpec{
@@ -72,11 +72,11 @@ var (
 			{name: "X-Square-Signature", alg: hmacSHA1, enc: encBase64, label: "legacy x-square-signature, SHA-1"},
 		},
 		withURL: true,
-		params: []Param{{Name: "url", Description: "The notification URL exactly as registered on the subscription, if it differs from the URL the request arrived at."}},
+		params:  []Param{{Name: "url", Description: "The notification URL exactly as registered on the subscription, if it differs from the URL the request arrived at."}},
 	}
 	linearSpec = simpleSpec{
 		id: "linear", name: "Linear",
-		desc: "The webhook's signing secret, shown in Linear under Settings > API > Webhooks.",
+		desc:     "The webhook's signing secret, shown in Linear under Settings > API > Webhooks.",
 		headers:  []sigHeader{{name: "Linear-Signature", alg: hmacSHA256, enc: encHex}},
 		bodyTime: linearTime,
 		// Linear's SDK rejects |now − webhookTimestamp| > 60 s.
@@ -92,45 +92,45 @@ var (
 	}
 	intercomSpec = simpleSpec{
 		id: "intercom", name: "Intercom",
-		desc: "The app's client secret in the Developer Hub (Basic information).",
+		desc:    "The app's client secret in the Developer Hub (Basic information).",
 		headers: []sigHeader{{name: "X-Hub-Signature", prefix: "sha1=", alg: hmacSHA1, enc: encHex}},
 	}
 	vercelSpec = simpleSpec{
 		id: "vercel", name: "Vercel",
-		desc: "The webhook's secret (shown once when it is created) or, for integrations, the integration's client secret.",
+		desc:    "The webhook's secret (shown once when it is created) or, for integrations, the integration's client secret.",
 		headers: []sigHeader{{name: "X-Vercel-Signature", alg: hmacSHA1, enc: encHex}},
 	}
 	woocommerceSpec = simpleSpec{
 		id: "woocommerce", name: "WooCommerce",
-		desc: "The Secret field of the webhook under WooCommerce > Settings > Advanced > Webhooks.",
+		desc:        "The Secret field of the webhook under WooCommerce > Settings > Advanced > Webhooks.",
 		headers:     []sigHeader{{name: "X-WC-Webhook-Signature", alg: hmacSHA256, enc: encBase64}},
 		fingerprint: []string{"X-WC-Webhook-Topic"},
 	}
 	docusignSpec = simpleSpec{
 		id: "docusign", name: "DocuSign Connect",
-		desc: "A Connect HMAC key from Settings > Connect > Connect Keys, used exactly as shown (one per line when several are active).",
+		desc:     "A Connect HMAC key from Settings > Connect > Connect Keys, used exactly as shown (one per line when several are active).",
 		headers:  []sigHeader{{name: "X-DocuSign-Signature", alg: hmacSHA256, enc: encBase64}},
 		numbered: true,
 	}
 	dropboxSpec = simpleSpec{
 		id: "dropbox", name: "Dropbox",
-		desc: "The app secret in the Dropbox App Console.",
+		desc:    "The app secret in the Dropbox App Console.",
 		headers: []sigHeader{{name: "X-Dropbox-Signature", alg: hmacSHA256, enc: encHex}},
 	}
 	lemonsqueezySpec = simpleSpec{
 		id: "lemonsqueezy", name: "Lemon Squeezy",
-		desc: "The signing secret set on the webhook under Settings > Webhooks.",
+		desc:        "The signing secret set on the webhook under Settings > Webhooks.",
 		headers:     []sigHeader{{name: "X-Signature", alg: hmacSHA256, enc: encHex}},
 		fingerprint: []string{"X-Event-Name"},
 	}
 	razorpaySpec = simpleSpec{
 		id: "razorpay", name: "Razorpay",
-		desc: "The secret set on the webhook in the Dashboard (not the API key secret).",
+		desc:    "The secret set on the webhook in the Dashboard (not the API key secret).",
 		headers: []sigHeader{{name: "X-Razorpay-Signature", alg: hmacSHA256, enc: encHex}},
 	}
 	coinbaseSpec = simpleSpec{
 		id: "coinbase", name: "Coinbase Commerce",
-		desc: "The shared secret under Settings > Webhook subscriptions in Coinbase Commerce.",
+		desc:    "The shared secret under Settings > Webhook subscriptions in Coinbase Commerce.",
 		headers: []sigHeader{{name: "X-CC-Webhook-Signature", alg: hmacSHA256, enc: encHex}},
 	}
 )
