@@ -408,9 +408,9 @@ func human(d time.Duration) string {
 	switch {
 	case s < 90:
 		return unit(s, "second")
-	case s < 90*60:
+	case s < 3600:
 		return unit(s/60, "minute")
-	case s < 36*3600:
+	case s < 48*3600:
 		return unit(s/3600, "hour")
 	}
 	return unit(s/86400, "day")
