@@ -35,6 +35,10 @@ var ErrRefused = errors.New("forwarding to a non-public address is not allowed")
 // ErrInvalidURL is wrapped by every error of CheckURL and Join.
 var ErrInvalidURL = errors.New("invalid forward URL")
 
+// ErrInvalidRequest is wrapped by Do's error when the method or a header
+// cannot be sent as given; sending again would fail the same way.
+var ErrInvalidRequest = errors.New("invalid request")
+
 // Options configures a Client. Zero fields take the defaults above.
 type Options struct {
 	// ConnectTimeout bounds establishing the TCP connection and the TLS
@@ -73,8 +77,8 @@ type Result struct {
 	// Duration is the time from sending to the end of the response body.
 	Duration time.Duration
 	// Err is nil when a whole response came back, whatever its status. With
-	// Status 0 it explains why there was no response (invalid URL, refused
-	// address, network error, timeout); with a non-zero Status the response
+	// Status 0 it explains why there was no response (invalid URL or request,
+	// refused address, network error, timeout); with a non-zero Status the response
 	// body could not be read to the end.
 	Err error
 }
@@ -154,9 +158,19 @@ func (c *Client) Do(ctx context.Context, r Request) Result {
 	// connection can rewind the body.
 	req, err := http.NewRequestWithContext(ctx, method, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
-		return Result{Err: fmt.Errorf("%w: %w", ErrInvalidURL, err)}
+		return Result{Err: fmt.Errorf("%w: %w", ErrInvalidRequest, err)}
 	}
 	req.Header = StripHopByHop(r.Header)
+	for k, vs := range req.Header {
+		if !validHeaderName(k) {
+			return Result{Err: fmt.Errorf("%w: header name %q", ErrInvalidRequest, k)}
+		}
+		for _, v := range vs {
+			if !validHeaderValue(v) {
+				return Result{Err: fmt.Errorf("%w: value of header %s", ErrInvalidRequest, k)}
+			}
+		}
+	}
 	if _, ok := req.Header["User-Agent"]; !ok {
 		// An empty value stops net/http adding its own User-Agent, which the
 		// original request did not have.

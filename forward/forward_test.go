@@ -239,6 +239,25 @@ func TestDoInvalidURL(t *testing.T) {
 	}
 }
 
+func TestDoInvalidRequest(t *testing.T) {
+	srv, got := newTarget(t, nil)
+	c := New(Options{AllowPrivate: true})
+	defer c.CloseIdleConnections()
+	for _, r := range []Request{
+		{Method: "BAD METHOD", URL: srv.URL},
+		{URL: srv.URL, Header: http.Header{"X-A": {"line\nbreak"}}},
+		{URL: srv.URL, Header: http.Header{"Bad Name": {"v"}}},
+	} {
+		res := c.Do(context.Background(), r)
+		if !errors.Is(res.Err, ErrInvalidRequest) || Retryable(res) {
+			t.Errorf("Do(%+v).Err = %v, want ErrInvalidRequest and not retryable", r, res.Err)
+		}
+	}
+	if n := len(got()); n != 0 {
+		t.Errorf("target got %d requests", n)
+	}
+}
+
 // TestGuardRefusesBeforeConnect points a client without private forwarding
 // at a live loopback server in three spellings and checks that the server
 // never sees a connection.

@@ -51,6 +51,30 @@ func StripHopByHop(h http.Header) http.Header {
 	return out
 }
 
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v has no control characters but tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // Join builds the URL a captured request is forwarded to: target, then the
 // captured sub-path (empty or starting with '/', kept as sent, with no doubled
 // '/' where the two meet), then the captured raw query appended after the

@@ -35,10 +35,10 @@ const (
 var now = time.Now
 
 // Retryable reports whether an attempt that ended in res is worth repeating:
-// network errors and timeouts (but not a refused address or an invalid URL,
-// which will fail the same way again), and the statuses 408, 429 and 5xx.
-// When a status came back it alone decides, even if reading the body failed:
-// the target has acted on the request.
+// network errors and timeouts (but not a refused address, an invalid URL or
+// an invalid request, which would fail the same way again), and the statuses
+// 408, 429 and 5xx. When a status came back it alone decides, even if
+// reading the body failed: the target has acted on the request.
 func Retryable(res Result) bool {
 	if res.Status != 0 {
 		s := res.Status
@@ -47,7 +47,7 @@ func Retryable(res Result) bool {
 	if res.Err == nil {
 		return false
 	}
-	return !errors.Is(res.Err, ErrRefused) && !errors.Is(res.Err, ErrInvalidURL)
+	return !errors.Is(res.Err, ErrRefused) && !errors.Is(res.Err, ErrInvalidURL) && !errors.Is(res.Err, ErrInvalidRequest)
 }
 
 // NextDelay says how long to wait after attempt number attempt (1 for the
