@@ -103,16 +103,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 		TLS:        s.isTLS(r),
 		ReceivedAt: received,
 	}
-	if bin.Signature != nil && !truncated {
-		req.Verdict = s.verify(r, &bin, req)
-	}
-	c := storage.Capture{Request: req}
-	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" {
-		c.DeliverTo = s.deliveryURL(bin.Forwarding.URL, path, query)
-	}
-	// Detached from the sender's context: the capture shares a transaction
-	// with others, and a sender hanging up must not cancel it.
-	captured, err := s.db.Capture(context.WithoutCancel(r.Context()), c)
+	captured, err := s.store(r.Context(), &bin, req, s.baseURL(r))
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
@@ -127,6 +118,22 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.answer(w, r, &bin, captured)
+}
+
+// store checks the request's signature, queues its auto-forward and stores
+// it, all before the sender gets an answer. base is the public origin the
+// sender used, for schemes that sign the URL.
+func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Request, base string) (storage.Captured, error) {
+	if bin.Signature != nil && !req.Truncated {
+		req.Verdict = s.verify(bin.Signature.Provider, bin.Signature.Params, req, base)
+	}
+	c := storage.Capture{Request: req}
+	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" {
+		c.DeliverTo = s.deliveryURL(bin.Forwarding.URL, req.Path, req.Query)
+	}
+	// Detached from the sender's context: the capture shares a transaction
+	// with others, and a sender hanging up must not cancel it.
+	return s.db.Capture(context.WithoutCancel(ctx), c)
 }
 
 // answer writes the bin's configured (or the default) response.

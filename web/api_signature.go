@@ -1,0 +1,264 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tailhook-dev/tailhook/signature"
+	"github.com/tailhook-dev/tailhook/storage"
+)
+
+func (s *Server) signatureRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/providers", s.handleProviders)
+	mux.HandleFunc("PUT /api/bins/{bin}/signature", s.handleSignaturePut)
+	mux.HandleFunc("DELETE /api/bins/{bin}/signature", s.handleSignatureDelete)
+	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/verify", s.handleVerify)
+	mux.HandleFunc("POST /api/bins/{bin}/samples", s.handleSample)
+}
+
+// verify checks a capture with a provider's scheme. It never fails: unusable
+// settings become an invalid verdict that says why.
+func (s *Server) verify(provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
+	v, err := signature.Verify(provider, params, signatureInput(req, base))
+	if err != nil {
+		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
+	}
+	details, err := json.Marshal(v.Details)
+	if err != nil {
+		details = nil
+	}
+	return &storage.Verdict{Provider: v.Provider, Valid: v.Valid, Reason: v.Reason, Details: details}
+}
+
+// signatureInput is what a verdict depends on. "Now" is the capture's
+// receive time, so that re-verifying an old capture gives the same answer.
+func signatureInput(req *storage.Request, base string) signature.Input {
+	u := base + "/b/" + req.BinID + req.Path
+	if req.Query != "" {
+		u += "?" + req.Query
+	}
+	return signature.Input{Method: req.Method, URL: u, Header: req.Header, Body: req.Body, Now: req.ReceivedAt}
+}
+
+func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, signature.Providers())
+}
+
+// decodeProviderParams reads a flat {"provider": "…", "secret": "…", …}
+// object: every key but provider is a parameter of the scheme.
+func decodeProviderParams(w http.ResponseWriter, r *http.Request) (string, map[string]string, error) {
+	var raw map[string]any
+	if err := decodeJSON(w, r, &raw); err != nil {
+		return "", nil, err
+	}
+	provider, _ := raw["provider"].(string)
+	params := map[string]string{}
+	for k, v := range raw {
+		if k == "provider" {
+			continue
+		}
+		switch v := v.(type) {
+		case string:
+			params[k] = v
+		case float64:
+			params[k] = strconv.FormatFloat(v, 'f', -1, 64)
+		case bool:
+			params[k] = strconv.FormatBool(v)
+		case nil:
+		default:
+			return "", nil, badRequest(fmt.Sprintf("parameter %q must be a string or a number", k))
+		}
+	}
+	return provider, params, nil
+}
+
+// checkProvider validates a provider id and its required parameters.
+func checkProvider(provider string, params map[string]string) error {
+	if provider == "" {
+		return badRequest(`"provider" is required; GET /api/providers lists them`)
+	}
+	p, ok := signature.Lookup(provider)
+	if !ok {
+		return badRequest(fmt.Sprintf("unknown provider %q; GET /api/providers lists them", provider))
+	}
+	known := map[string]bool{}
+	for _, prm := range p.Params {
+		known[prm.Name] = true
+		if prm.Required && params[prm.Name] == "" {
+			return badRequest(fmt.Sprintf("provider %s needs %q: %s", provider, prm.Name, prm.Description))
+		}
+	}
+	for k := range params {
+		if !known[k] {
+			return badRequest(fmt.Sprintf("provider %s takes no parameter %q", provider, k))
+		}
+	}
+	// Let the scheme itself reject unusable values (a bad algorithm, a key
+	// that does not parse) now rather than on every capture.
+	_, err := signature.Verify(provider, params, signature.Input{Method: "POST", URL: "https://example.invalid/", Header: http.Header{}, Now: time.Now()})
+	if errors.Is(err, signature.ErrInvalidParams) {
+		return badRequest(err.Error())
+	}
+	return nil
+}
+
+func (s *Server) handleSignaturePut(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	provider, params, err := decodeProviderParams(w, r)
+	if err == nil {
+		err = checkProvider(provider, params)
+	}
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	bin, err = s.db.SetSignature(r.Context(), bin.ID, &storage.SignatureConfig{Provider: provider, Params: params})
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	s.log.Info("signature check set", "bin", bin.ID, "provider", provider) // never the secret
+	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+}
+
+func (s *Server) handleSignatureDelete(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	bin, err = s.db.SetSignature(r.Context(), bin.ID, nil)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+}
+
+// handleVerify checks a stored request with any provider and secret, or with
+// the bin's own when the body names none.
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	bin, req, err := s.requestFrom(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	provider, params, err := decodeProviderParams(w, r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if provider == "" {
+		if bin.Signature == nil {
+			s.apiFail(w, r, badRequest(`no "provider" given and the bin has no signature check set`))
+			return
+		}
+		provider = bin.Signature.Provider
+		if len(params) == 0 {
+			params = bin.Signature.Params
+		}
+	}
+	if err := checkProvider(provider, params); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if req.Truncated {
+		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept, so its signature cannot be checked"})
+		return
+	}
+	v, err := signature.Verify(provider, params, signatureInput(req, s.baseURL(r)))
+	if err != nil {
+		s.apiFail(w, r, badRequest(err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// handleSample sends a realistic, signed event of a provider through the
+// bin's own capture path, so users see a valid verdict before wiring up the
+// real provider.
+func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	provider, params, err := decodeProviderParams(w, r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if provider == "" && bin.Signature != nil {
+		provider = bin.Signature.Provider
+	}
+	if provider == "" {
+		s.apiFail(w, r, badRequest(`"provider" is required`))
+		return
+	}
+	if _, ok := signature.Lookup(provider); !ok {
+		s.apiFail(w, r, badRequest(fmt.Sprintf("unknown provider %q; GET /api/providers lists them", provider)))
+		return
+	}
+	// Sign with the bin's settings for this provider unless told otherwise.
+	if bin.Signature != nil && bin.Signature.Provider == provider {
+		for k, v := range bin.Signature.Params {
+			if _, set := params[k]; !set {
+				params[k] = v
+			}
+		}
+	}
+	if params["secret"] == "" && params["private_key"] == "" {
+		s.apiFail(w, r, badRequest(`no "secret" given and the bin has no secret set for `+provider))
+		return
+	}
+	base := s.baseURL(r)
+	if params["url"] == "" {
+		params["url"] = base + "/b/" + bin.ID + "/" + provider
+	}
+	now := time.Now().UTC()
+	ev, err := signature.Sample(provider, params, now)
+	if err != nil {
+		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "cannot make a sample: " + err.Error()})
+		return
+	}
+	header := ev.Header.Clone()
+	header.Set("Host", hostOf(base))
+	header.Set("Content-Length", strconv.Itoa(len(ev.Body)))
+	req := &storage.Request{
+		BinID: bin.ID, Method: ev.Method, Path: ev.Path, Header: header, Body: ev.Body, Size: int64(len(ev.Body)),
+		RemoteAddr: "tailhook-sample", Proto: "HTTP/1.1", TLS: false, ReceivedAt: now,
+	}
+	if ok, retry := s.limits.allow(bin.ID); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later")
+		return
+	}
+	c, err := s.store(r.Context(), &bin, req, base)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	full, err := s.db.Request(r.Context(), bin.ID, c.Request.Seq)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toRequestJSON(full, true))
+}
+
+func hostOf(base string) string {
+	for _, p := range []string{"https://", "http://"} {
+		if len(base) > len(p) && base[:len(p)] == p {
+			return base[len(p):]
+		}
+	}
+	return base
+}
