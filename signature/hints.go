@@ -97,6 +97,15 @@ func bodyVariants(body []byte) []bodyVariant {
 			out = append(out, bodyVariant{b, hint})
 		}
 	}
+	// Newline differences first: they are the more precise explanation when
+	// a JSON body differs only by its final line ending.
+	switch {
+	case bytes.HasSuffix(body, []byte("\r\n")):
+		add(body[:len(body)-2], "The signature matches the body without its trailing CRLF: a line ending was added between signing and sending.")
+	case bytes.HasSuffix(body, []byte("\n")):
+		add(body[:len(body)-1], "The signature matches the body without its trailing newline: a newline was added between signing and sending.")
+	}
+	add(append(append([]byte(nil), body...), '\n'), "The signature matches the body with a trailing newline: a newline was dropped between signing and sending.")
 	if len(body) > 0 && json.Valid(body) {
 		reser := func(form string) string {
 			return "The signature matches the body re-serialised as " + form + ", not the bytes received: the sender signed a different serialisation than it sent. Sign the exact bytes you send."
@@ -116,13 +125,6 @@ func bodyVariants(body []byte) []bodyVariant {
 			}
 		}
 	}
-	switch {
-	case bytes.HasSuffix(body, []byte("\r\n")):
-		add(body[:len(body)-2], "The signature matches the body without its trailing CRLF: a line ending was added between signing and sending.")
-	case bytes.HasSuffix(body, []byte("\n")):
-		add(body[:len(body)-1], "The signature matches the body without its trailing newline: a newline was added between signing and sending.")
-	}
-	add(append(append([]byte(nil), body...), '\n'), "The signature matches the body with a trailing newline: a newline was dropped between signing and sending.")
 	return out
 }
 
