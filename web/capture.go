@@ -128,12 +128,17 @@ func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Reque
 		req.Verdict = s.verify(bin.Signature.Provider, bin.Signature.Params, req, base)
 	}
 	c := storage.Capture{Request: req}
-	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" {
+	// A truncated capture has no body to deliver.
+	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" && !req.Truncated {
 		c.DeliverTo = s.deliveryURL(bin.Forwarding.URL, req.Path, req.Query)
 	}
 	// Detached from the sender's context: the capture shares a transaction
 	// with others, and a sender hanging up must not cancel it.
-	return s.db.Capture(context.WithoutCancel(ctx), c)
+	captured, err := s.db.Capture(context.WithoutCancel(ctx), c)
+	if err == nil && c.DeliverTo != "" {
+		s.deliverer.kick()
+	}
+	return captured, err
 }
 
 // answer writes the bin's configured (or the default) response.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tailhook-dev/tailhook/forward"
 	"github.com/tailhook-dev/tailhook/storage"
 )
 
@@ -30,6 +31,10 @@ type Config struct {
 	// SessionKey seeds the session cookie keys; "" uses keys generated once
 	// and kept in the database.
 	SessionKey string
+	// ForwardConnectTimeout and ForwardTimeout bound each forwarding
+	// attempt; zero takes the forward package's defaults (5 s, 30 s).
+	ForwardConnectTimeout time.Duration
+	ForwardTimeout        time.Duration
 	// Version is shown on pages and in logs.
 	Version string
 }
@@ -42,6 +47,10 @@ type Server struct {
 	log     *slog.Logger
 	limits  *limiter
 	session *sessionStore
+
+	forwarder *forward.Client
+	deliverer *deliverer
+	fwd       forwardListeners // forwarding history changes, for live badges
 
 	baseCtx context.Context // cancelled on Close: ends streams and long polls
 	cancel  context.CancelFunc
@@ -62,11 +71,21 @@ func New(ctx context.Context, cfg Config, db *storage.DB, hub *Hub, log *slog.Lo
 	if s.session, err = newSessions(ctx, db, cfg.SessionKey); err != nil {
 		return nil, err
 	}
+	s.forwarder = forward.New(forward.Options{
+		ConnectTimeout: cfg.ForwardConnectTimeout,
+		Timeout:        cfg.ForwardTimeout,
+		AllowPrivate:   cfg.AllowPrivateForwarding,
+	})
+	s.deliverer = newDeliverer(db, s.forwarder, log, s.fwd.publish)
 	s.handler = s.routes()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.limits.sweep(s.baseCtx, time.Minute)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.deliverer.run(s.baseCtx)
 	}()
 	return s, nil
 }

@@ -57,13 +57,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "serve":
-		cfg, err := parseServe(args, getenv, stderr)
+		cfg, err := parseServe(args, getenv, stdout)
+		if errors.Is(err, errHelp) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
 	case "relay":
-		return relayCmd(ctx, args, getenv, stdout, stderr)
+		err := relayCmd(ctx, args, getenv, stdout, stderr)
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
 	case "version":
 		fmt.Fprintln(stdout, "tailhook", version)
 		return nil
@@ -77,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				}
 				return err
 			case "relay":
-				err := relayCmd(ctx, []string{"-h"}, getenv, stdout, stdout)
+				err := relayCmd(ctx, []string{"-h"}, getenv, stdout, stderr)
 				if errors.Is(err, errHelp) {
 					return nil
 				}

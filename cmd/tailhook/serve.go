@@ -47,6 +47,8 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		TrustProxy:             c.TrustProxy,
 		AllowPrivateForwarding: c.AllowPrivateForwarding || loopbackOnly(c.Addr),
 		SessionKey:             c.SessionKey,
+		ForwardConnectTimeout:  c.ForwardConnectTimeout,
+		ForwardTimeout:         c.ForwardTimeout,
 		Version:                version,
 	}, db, hub, log)
 	if err != nil {

@@ -1,0 +1,283 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tailhook-dev/tailhook/forward"
+	"github.com/tailhook-dev/tailhook/signature"
+	"github.com/tailhook-dev/tailhook/storage"
+)
+
+func (s *Server) forwardRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/forward", s.handleForward)
+	mux.HandleFunc("PUT /api/bins/{bin}/forwarding", s.handleForwardingPut)
+	mux.HandleFunc("DELETE /api/bins/{bin}/forwarding", s.handleForwardingDelete)
+	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/delivery/retry", s.handleDeliveryRetry)
+	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/delivery/cancel", s.handleDeliveryCancel)
+}
+
+// deliveryURL is where auto-forward sends a capture: the target joined with
+// the captured sub-path and query. "" when they cannot be joined.
+func (s *Server) deliveryURL(target, path, query string) string {
+	u, err := forward.Join(target, path, query)
+	if err != nil {
+		s.log.Warn("auto-forward target unusable", "target", target, "error", err)
+		return ""
+	}
+	return u
+}
+
+// forwardResultJSON is the answer to a manual forward.
+type forwardResultJSON struct {
+	URL           string      `json:"url"`
+	Status        int         `json:"status"`
+	Headers       http.Header `json:"headers"`
+	Body          *string     `json:"body"` // null when the body is not UTF-8
+	BodyBase64    string      `json:"body_base64"`
+	BodyTruncated bool        `json:"body_truncated"`
+	DurationMS    int64       `json:"duration_ms"`
+	Error         string      `json:"error"`
+}
+
+// handleForward replays a captured request to any URL, optionally edited and
+// re-signed, and records the attempt in the request's history.
+func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
+	bin, req, err := s.requestFrom(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	var in struct {
+		URL     string         `json:"url"`
+		Method  string         `json:"method"`
+		Headers map[string]any `json:"headers"`
+		Body    *string        `json:"body"`
+		Resign  bool           `json:"resign"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if err := forward.CheckURL(in.URL); err != nil {
+		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error()})
+		return
+	}
+	if req.Truncated && in.Body == nil {
+		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept; pass a \"body\" to forward it anyway"})
+		return
+	}
+	out := forward.Request{Method: req.Method, URL: in.URL, Header: req.Header.Clone(), Body: req.Body}
+	if in.Method != "" {
+		if !validHeaderName(in.Method) {
+			s.apiFail(w, r, badRequest("invalid method "+quote(in.Method)))
+			return
+		}
+		out.Method = in.Method
+	}
+	if in.Body != nil {
+		out.Body = []byte(*in.Body)
+	}
+	if err := applyHeaderEdits(out.Header, in.Headers); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if in.Resign {
+		if bin.Signature == nil {
+			s.apiFail(w, r, badRequest("resign needs a signature provider and secret set on the bin"))
+			return
+		}
+		signed, body, err := signature.Sign(bin.Signature.Provider, bin.Signature.Params, signature.Input{
+			Method: out.Method, URL: in.URL, Header: out.Header, Body: out.Body, Now: time.Now(),
+		})
+		if err != nil {
+			s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "cannot re-sign: " + err.Error()})
+			return
+		}
+		for k, vs := range signed {
+			out.Header[k] = vs
+		}
+		if body != nil {
+			out.Body = body
+		}
+	}
+	res := s.forwarder.Do(r.Context(), out)
+	if errors.Is(res.Err, forward.ErrRefused) || errors.Is(res.Err, forward.ErrInvalidURL) {
+		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, res.Err.Error() + refusedHint(res.Err)})
+		return
+	}
+	attempt := 1
+	for _, f := range req.Forwards {
+		if !f.Auto {
+			attempt++
+		}
+	}
+	rec := storage.Forward{URL: in.URL, Status: res.Status, Attempt: attempt, Error: errText(res.Err), DurationMS: res.Duration.Milliseconds()}
+	if err := s.db.AddForward(r.Context(), bin.ID, req.Seq, rec); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.Error("record forward", "bin", bin.ID, "request", req.ID, "error", err)
+	}
+	if in.URL != bin.ReplayURL {
+		if err := s.db.SetReplayURL(r.Context(), bin.ID, in.URL); err != nil {
+			s.log.Warn("remember replay url", "bin", bin.ID, "error", err)
+		}
+	}
+	s.fwd.publish(bin.ID, req.Seq)
+	writeJSON(w, http.StatusOK, toForwardResult(in.URL, res))
+}
+
+func refusedHint(err error) string {
+	if errors.Is(err, forward.ErrRefused) {
+		return " (start tailhook with --allow-private-forwarding to allow it, or use `tailhook relay` to reach your laptop)"
+	}
+	return ""
+}
+
+func toForwardResult(url string, res forward.Result) forwardResultJSON {
+	j := forwardResultJSON{URL: url, Status: res.Status, Headers: res.Header, BodyBase64: base64.StdEncoding.EncodeToString(res.Body),
+		BodyTruncated: res.BodyTruncated, DurationMS: res.Duration.Milliseconds(), Error: errText(res.Err)}
+	if j.Headers == nil {
+		j.Headers = http.Header{}
+	}
+	if utf8.Valid(res.Body) {
+		b := string(res.Body)
+		j.Body = &b
+	}
+	return j
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// applyHeaderEdits changes h by edits: a string sets one value, an array of
+// strings sets all values, null removes the header.
+func applyHeaderEdits(h http.Header, edits map[string]any) error {
+	for name, v := range edits {
+		if !validHeaderName(name) {
+			return badRequest("invalid header name " + quote(name))
+		}
+		key := http.CanonicalHeaderKey(name)
+		var values []string
+		switch v := v.(type) {
+		case nil:
+			delete(h, key)
+			continue
+		case string:
+			values = []string{v}
+		case []any:
+			for _, x := range v {
+				sv, ok := x.(string)
+				if !ok {
+					return badRequest(fmt.Sprintf("header %s: values must be strings", name))
+				}
+				values = append(values, sv)
+			}
+		default:
+			return badRequest(fmt.Sprintf("header %s: want a string, an array of strings or null", name))
+		}
+		for _, sv := range values {
+			if strings.ContainsAny(sv, "\r\n\x00") {
+				return badRequest("invalid value for header " + quote(name))
+			}
+		}
+		h[key] = values
+	}
+	return nil
+}
+
+func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	var in struct {
+		URL     string `json:"url"`
+		Enabled *bool  `json:"enabled"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	enabled := in.Enabled == nil || *in.Enabled
+	if in.URL == "" && enabled {
+		s.apiFail(w, r, badRequest(`"url" is required to turn auto-forward on`))
+		return
+	}
+	if in.URL != "" {
+		if err := forward.CheckURL(in.URL); err != nil {
+			s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error()})
+			return
+		}
+		if err := s.checkTarget(r.Context(), in.URL); err != nil {
+			s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error() + refusedHint(err)})
+			return
+		}
+	}
+	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: in.URL, Enabled: enabled})
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+}
+
+func (s *Server) handleForwardingDelete(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: bin.Forwarding.URL, Enabled: false})
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+}
+
+func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) {
+	s.setDelivery(w, r, storage.DeliveryPending)
+}
+
+func (s *Server) handleDeliveryCancel(w http.ResponseWriter, r *http.Request) {
+	s.setDelivery(w, r, storage.DeliveryCancelled)
+}
+
+// setDelivery retries a request's auto-forward job now, or cancels it.
+func (s *Server) setDelivery(w http.ResponseWriter, r *http.Request, state string) {
+	bin, req, err := s.requestFrom(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if req.Delivery == nil {
+		s.apiFail(w, r, notFound("this request has no auto-forward delivery"))
+		return
+	}
+	if state == storage.DeliveryCancelled && req.Delivery.State != storage.DeliveryPending {
+		s.apiFail(w, r, &apiError{http.StatusConflict, "only a pending delivery can be cancelled; this one is " + req.Delivery.State})
+		return
+	}
+	if state == storage.DeliveryPending && req.Truncated {
+		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was not kept, so it cannot be delivered"})
+		return
+	}
+	d, err := s.db.SetDeliveryState(r.Context(), bin.ID, req.Seq, state, time.Now())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	s.deliverer.kick()
+	s.fwd.publish(bin.ID, req.Seq)
+	req.Delivery = &d
+	writeJSON(w, http.StatusOK, toRequestJSON(req, false).Delivery)
+}
