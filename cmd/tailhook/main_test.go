@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -362,4 +363,84 @@ func TestDurabilityAcrossSIGKILL(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged, %d stored after SIGKILL", len(acked), len(stored))
+}
+
+// TestAutoForwardSurvivesRestart queues a delivery whose first attempt
+// fails, kills the real binary, and checks that the restarted one delivers it.
+func TestAutoForwardSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	var (
+		mu   sync.Mutex
+		fail = true
+		got  []string
+	)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, r.URL.Path+" "+string(b))
+		if fail {
+			w.WriteHeader(503)
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	defer target.Close()
+	received := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
+
+	dbPath := filepath.Join(t.TempDir(), "fwd.db")
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cmd := startBinary(t, "serve", "--addr", addr, "--db", dbPath)
+	waitHealthy(t, base)
+	bin := createBin(t, base)
+	req, _ := http.NewRequest("PUT", base+"/api/bins/"+bin.ID+"/forwarding", strings.NewReader(`{"url":"`+target.URL+`/in","enabled":true}`))
+	req.Header.Set("Authorization", "Bearer "+bin.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("PUT forwarding: %v %v", err, res.Status)
+	}
+	res.Body.Close()
+	res, err = http.Post(base+"/b/"+bin.ID+"/evt", "text/plain", strings.NewReader("survivor"))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("capture: %v", err)
+	}
+	res.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(received()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("first attempt never arrived")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Killed before the retry (due ~1 s later) can run.
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+
+	addr2 := freeAddr(t)
+	startBinary(t, "serve", "--addr", addr2, "--db", dbPath)
+	waitHealthy(t, "http://"+addr2)
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		r := received()
+		if len(r) >= 2 {
+			if r[len(r)-1] != "/in/evt survivor" {
+				t.Fatalf("target got %q", r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pending delivery was not resumed after restart: %q", r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
