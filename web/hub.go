@@ -11,7 +11,8 @@ import (
 // pages, long polls. The database calls Publish after each commit, from its
 // writer goroutine and in seq order, so Publish never blocks.
 type Hub struct {
-	log *slog.Logger
+	log  *slog.Logger
+	live *live // the event streams (live.go)
 
 	mu        sync.Mutex
 	listeners map[string]map[*listener]struct{} // by bin id
@@ -22,15 +23,19 @@ type listener struct {
 	fn func(*storage.Request)
 }
 
-// NewHub returns an empty hub.
+// NewHub returns a hub with no listeners.
 func NewHub(log *slog.Logger) *Hub {
-	return &Hub{log: log, listeners: map[string]map[*listener]struct{}{}}
+	return &Hub{log: log, live: newLive(log), listeners: map[string]map[*listener]struct{}{}}
 }
 
-// Publish hands a committed capture to the bin's listeners. Listeners must
-// not block: they run on the database's write path.
+// Publish hands a committed capture to the bin's listeners and streams.
+// Nothing here waits on a viewer: it runs on the database's write path.
 func (h *Hub) Publish(r *storage.Request) {
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
 	ls := make([]*listener, 0, len(h.listeners[r.BinID]))
 	for l := range h.listeners[r.BinID] {
 		ls = append(ls, l)
@@ -39,6 +44,7 @@ func (h *Hub) Publish(r *storage.Request) {
 	for _, l := range ls {
 		l.fn(r)
 	}
+	h.live.publish(r)
 }
 
 // Listen calls fn for every capture of the bin until the returned function
@@ -61,9 +67,11 @@ func (h *Hub) Listen(binID string, fn func(*storage.Request)) (stop func()) {
 	}
 }
 
-// Close stops the hub.
+// Close ends every event stream; clients reconnect to the next server and
+// resume from the database. It is safe to call more than once.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	h.live.close()
 }

@@ -1,0 +1,240 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/tailhook-dev/tailhook/storage"
+)
+
+// chromiumPath finds a Chromium to drive. In CI (CI=true) a missing browser
+// fails the test; elsewhere the test is skipped with a note.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	const msg = "no Chromium found (install Debian's chromium, or set CHROMIUM=/path/to/chrome)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + "; browser tests are required in CI")
+	}
+	t.Skip(msg + "; skipping the browser test")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and returns a
+// tab's context. Each call is a separate browser: separate cookies.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	// Start the browser now, without a deadline (a deadline on the first
+	// run would end the browser with it).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// step runs actions with a deadline.
+func step(t *testing.T, ctx context.Context, d time.Duration, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func evalIn[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// TestBrowserLiveInspector is the newcomer's path in a real browser: create a
+// bin, send it a hostile request, watch it arrive live, open it, and make sure
+// nothing the sender wrote runs.
+func TestBrowserLiveInspector(t *testing.T) {
+	a := newTestApp(t)
+	ctx := newBrowser(t)
+
+	step(t, ctx, 15*time.Second, "open / and create a bin",
+		chromedp.Navigate(a.ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#new-bin")),
+		chromedp.Click(chromedp.CSS("#new-bin")),
+		chromedp.WaitVisible(chromedp.CSS("#capture-url")),
+		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
+	)
+	captureURL := evalIn[string](t, ctx, `document.querySelector('#capture-url').textContent`)
+	if !strings.HasPrefix(captureURL, a.ts.URL+"/b/") {
+		t.Fatalf("capture URL %q is not under %s/b/", captureURL, a.ts.URL)
+	}
+
+	const payload = `<img src=x onerror="window.__pwned=1">`
+	req, _ := http.NewRequest("POST", captureURL+"/hook?q="+strings.ReplaceAll(payload, " ", "%20")+"&n=1", strings.NewReader(`{"html":"`+strings.ReplaceAll(payload, `"`, `\"`)+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hostile", payload)
+	sent := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("capture: %d", res.StatusCode)
+	}
+
+	// No reload: the row comes over the page's event stream.
+	step(t, ctx, 2*time.Second, "the request appears live within 2 s",
+		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_1"]`)))
+	t.Logf("request appeared %v after it was sent", time.Since(sent).Round(time.Millisecond))
+
+	step(t, ctx, 5*time.Second, "open the request",
+		chromedp.Click(chromedp.CSS(`#request-list [data-request-id="req_1"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_1"]`)),
+	)
+	detail := evalIn[string](t, ctx, `document.querySelector('#detail').textContent`)
+	for _, where := range []string{"headers-table", "query-table"} {
+		text := evalIn[string](t, ctx, `document.getElementById('`+where+`').textContent`)
+		if !strings.Contains(text, payload) {
+			t.Errorf("%s does not show the payload as text: %q", where, text)
+		}
+	}
+	if !strings.Contains(detail, `"html": "<img src=x onerror=\"window.__pwned=1\">"`) {
+		t.Errorf("body does not show the payload as text; details: %q", detail)
+	}
+	if n := evalIn[int](t, ctx, `document.querySelectorAll('img[src="x"], [onerror]').length`); n != 0 {
+		t.Errorf("%d elements were created from captured bytes", n)
+	}
+	if pwned := evalIn[bool](t, ctx, `window.__pwned === 1`); pwned {
+		t.Error("the payload ran")
+	}
+
+	// j/k move through requests; the second arrives live too.
+	a.do("GET", "/b/"+strings.TrimPrefix(captureURL, a.ts.URL+"/b/")+"/second", "", nil, "")
+	step(t, ctx, 2*time.Second, "second request arrives",
+		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_2"]`)))
+	step(t, ctx, 5*time.Second, "k selects the newer request",
+		chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
+		chromedp.KeyEvent("k"),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_2"]`)),
+	)
+
+	// Another browser cannot see the bin.
+	other := newBrowser(t)
+	var status int64
+	step(t, other, 10*time.Second, "second browser opens the bin",
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			resp, err := chromedp.NavigateResponse(strings.Replace(captureURL, "/b/", "/bins/", 1))(ctx, tg)
+			if err == nil {
+				status = resp.Status
+			}
+			return err
+		}))
+	if status != http.StatusNotFound {
+		t.Errorf("second browser got %d for the bin, want 404", status)
+	}
+}
+
+// TestScreenshots refreshes docs/inspector-{light,dark}.png. It runs only
+// when asked: TAILHOOK_SCREENSHOTS=1 go test -run TestScreenshots ./web/
+func TestScreenshots(t *testing.T) {
+	if os.Getenv("TAILHOOK_SCREENSHOTS") == "" {
+		t.Skip("set TAILHOOK_SCREENSHOTS=1 to refresh docs/inspector-*.png")
+	}
+	a := newTestApp(t, func(c *Config, _ *storage.Options) { c.Version = "v0.1.0" })
+	ctx := newBrowser(t)
+	step(t, ctx, 15*time.Second, "create a bin",
+		chromedp.Navigate(a.ts.URL+"/"),
+		chromedp.SendKeys(chromedp.CSS("#bin-name"), "stripe-dev"),
+		chromedp.Click(chromedp.CSS("#new-bin")),
+		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
+	)
+	captureURL := evalIn[string](t, ctx, `document.querySelector('#capture-url').textContent`)
+	send := func(method, path, ctype, body string, h map[string]string) {
+		req, _ := http.NewRequest(method, captureURL+path, strings.NewReader(body))
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		time.Sleep(30 * time.Millisecond)
+	}
+	send("GET", "/health?probe=uptime", "", "", map[string]string{"User-Agent": "UptimeRobot/2.0"})
+	send("POST", "/github", "application/json", `{"ref":"refs/heads/main","repository":{"full_name":"acme/api"},"pusher":{"name":"octocat"}}`,
+		map[string]string{"X-GitHub-Event": "push", "User-Agent": "GitHub-Hookshot/4f1b2c9"})
+	send("POST", "/forms/contact", "application/x-www-form-urlencoded", "name=Ada+Lovelace&email=ada%40example.com&message=Hello%21", nil)
+	send("PUT", "/upload", "application/octet-stream", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", nil)
+	send("POST", "/stripe?livemode=false", "application/json; charset=utf-8",
+		`{"id":"evt_1QxY8B2eZvKYlo2C","object":"event","api_version":"2024-06-20","created":1732700000,"type":"payment_intent.succeeded","livemode":false,"data":{"object":{"id":"pi_3QxY8A2eZvKYlo2C0","object":"payment_intent","amount":4200,"currency":"eur","status":"succeeded","metadata":{"order_id":"A-1042"},"receipt_email":null}}}`,
+		map[string]string{"Stripe-Signature": "t=1732700000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"})
+	step(t, ctx, 5*time.Second, "rows arrive",
+		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_5"]`)),
+		chromedp.Click(chromedp.CSS(`#request-list [data-request-id="req_5"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_5"]`)),
+	)
+	for _, scheme := range []string{"light", "dark"} {
+		var png []byte
+		step(t, ctx, 10*time.Second, "screenshot "+scheme,
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+				return err
+			}),
+			chromedp.EmulateViewport(1280, 860),
+			chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.req.new').forEach(r => r.classList.remove('new')); window.scrollTo(0, 0)`),
+			chromedp.Sleep(300*time.Millisecond),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				var err error
+				png, err = chromedp.CaptureScreenshot()(ctx, tg)
+				return err
+			}),
+		)
+		out := filepath.Join("..", "docs", "inspector-"+scheme+".png")
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d KiB)", out, len(png)/1024)
+	}
+}

@@ -1,0 +1,507 @@
+package web
+
+// The live streams. This is the only file that knows r3labs/sse: it is used
+// as a fan-out only, and everything the contract needs that it gets wrong is
+// done here (see NOTES.md §1):
+//
+//   - Replay is off; the event id is the request's seq, and a reconnecting
+//     client's backlog comes from SQLite.
+//   - Two servers: the JSON stream of the API (one-line data) and the HTML
+//     stream of the pages (SplitData, for multi-line fragments).
+//   - The library writes into a gate, never to the network. The gate queues
+//     whole frames for a writer goroutine of its own, so a stalled client
+//     never blocks the library's stream goroutine, other clients, or the
+//     capture path. A client that falls behind or misses a write deadline is
+//     cut off, and resumes from the database when it reconnects.
+//   - Streams are created when their first client comes and removed when the
+//     last one has left (removing a stream with clients leaks goroutines).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/r3labs/sse/v2"
+	"github.com/tailhook-dev/tailhook/storage"
+	"github.com/tailhook-dev/tailhook/views"
+)
+
+// streamKind tells the two event streams apart.
+type streamKind int
+
+const (
+	apiStream  streamKind = iota // JSON, /api/bins/{bin}/events
+	pageStream                   // rendered rows, for the inspector
+)
+
+// Tunables of the live streams; tests shorten some of them.
+var (
+	// liveWriteTimeout is how long one write to a client may take before
+	// the client is cut off.
+	liveWriteTimeout = 10 * time.Second
+	// liveHeartbeat is how often an idle stream sends a comment line; the
+	// contract asks for at most 30 s.
+	liveHeartbeat = 20 * time.Second
+)
+
+const (
+	// backlogPage is how many stored requests a resuming stream reads at a
+	// time; each may carry a body of up to --max-body.
+	backlogPage = 16
+	// maxPendingFrames and maxPendingBytes bound what a client may have
+	// queued and not yet written before it is cut off.
+	maxPendingFrames = 256
+	maxPendingBytes  = 32 << 20
+	// dispatchQueue and maxDispatchBytes bound the captures waiting to be
+	// rendered for viewers; beyond them the bin's viewers are cut off and
+	// resume from the database, instead of the capture path waiting.
+	dispatchQueue    = 1024
+	maxDispatchBytes = 64 << 20
+	// reconnectMS is the retry time suggested to EventSource clients.
+	reconnectMS = 1500
+)
+
+// live fans captured requests out to the event streams of the API and the
+// pages.
+type live struct {
+	log     *slog.Logger
+	servers [2]*sse.Server
+
+	ctx    context.Context // cancelled by close: every stream ends
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	streams map[streamKey]*streamState
+
+	queue       chan *storage.Request
+	queuedBytes atomic.Int64
+	wg          sync.WaitGroup
+
+	// Counters, for tests and metrics.
+	dropped atomic.Int64 // captures whose viewers had to be cut off
+}
+
+type streamKey struct {
+	kind streamKind
+	bin  string
+}
+
+// streamState is one bin's stream of one kind and its open connections.
+type streamState struct {
+	conns map[*liveConn]struct{}
+}
+
+func newLive(log *slog.Logger) *live {
+	l := &live{log: log, streams: map[streamKey]*streamState{}, queue: make(chan *storage.Request, dispatchQueue)}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	for i := range l.servers {
+		srv := sse.New()
+		srv.AutoReplay = false // in-memory replay: unbounded, wrong ids, lost on restart
+		srv.AutoStream = false // streams exist only while we count clients on them
+		srv.BufferSize = 64
+		srv.SplitData = streamKind(i) == pageStream
+		srv.Headers = map[string]string{"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
+		l.servers[i] = srv
+	}
+	l.wg.Add(1)
+	go l.dispatch()
+	return l
+}
+
+// close ends every stream and stops the dispatcher. Connections end through
+// their contexts, so the library unsubscribes them cleanly.
+func (l *live) close() {
+	l.cancel()
+	l.wg.Wait()
+}
+
+// publish hands a committed capture to the viewers of its bin. It never
+// blocks: it runs on the database's writer goroutine.
+func (l *live) publish(r *storage.Request) {
+	l.mu.Lock()
+	watched := l.streams[streamKey{apiStream, r.BinID}] != nil || l.streams[streamKey{pageStream, r.BinID}] != nil
+	l.mu.Unlock()
+	if !watched || l.ctx.Err() != nil {
+		// Anyone who connects later reads this request from the database.
+		return
+	}
+	size := int64(len(r.Body))
+	if l.queuedBytes.Add(size) > maxDispatchBytes {
+		l.queuedBytes.Add(-size)
+		l.drop(r.BinID)
+		return
+	}
+	select {
+	case l.queue <- r:
+	default:
+		l.queuedBytes.Add(-size)
+		l.drop(r.BinID)
+	}
+}
+
+// drop cuts off every viewer of a bin because one of its events could not
+// be delivered; they reconnect with Last-Event-ID and read it from SQLite.
+func (l *live) drop(binID string) {
+	l.dropped.Add(1)
+	l.log.Warn("live: viewers too slow, cutting them off to resume from the database", "bin", binID)
+	l.kick(streamKey{apiStream, binID})
+	l.kick(streamKey{pageStream, binID})
+}
+
+func (l *live) kick(k streamKey) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.streams[k]; st != nil {
+		for c := range st.conns {
+			c.cancel()
+		}
+	}
+}
+
+// dispatch renders each capture once per stream kind and publishes the
+// same bytes to every viewer, in seq order.
+func (l *live) dispatch() {
+	defer l.wg.Done()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case r := <-l.queue:
+			l.queuedBytes.Add(-int64(len(r.Body)))
+			for _, kind := range []streamKind{apiStream, pageStream} {
+				l.send(kind, r)
+			}
+		}
+	}
+}
+
+func (l *live) send(kind streamKind, r *storage.Request) {
+	k := streamKey{kind, r.BinID}
+	l.mu.Lock()
+	watched := l.streams[k] != nil
+	l.mu.Unlock()
+	if !watched {
+		return
+	}
+	data, err := renderEvent(kind, r)
+	if err != nil {
+		l.log.Error("live: render event", "bin", r.BinID, "seq", r.Seq, "error", err)
+		l.kick(k)
+		return
+	}
+	// A fresh Event every time: the library changes the one it is given.
+	ev := &sse.Event{ID: []byte(strconv.FormatInt(r.Seq, 10)), Event: []byte("request"), Data: data}
+	l.mu.Lock()
+	// Under the lock, so the stream cannot be removed in between.
+	ok := l.streams[k] == nil || l.servers[kind].TryPublish(r.BinID, ev)
+	l.mu.Unlock()
+	if !ok {
+		l.dropped.Add(1)
+		l.kick(k)
+	}
+}
+
+// renderEvent is the data of a request's event: the contract's JSON on one
+// line, or the row the inspector shows.
+func renderEvent(kind streamKind, r *storage.Request) ([]byte, error) {
+	if kind == apiStream {
+		// encoding/json escapes line breaks, U+2028 and U+2029: one line.
+		return json.Marshal(toRequestJSON(r, true))
+	}
+	var buf bytes.Buffer
+	if err := views.RequestRow(r.BinID, r, false).Render(context.Background(), &buf); err != nil {
+		return nil, err
+	}
+	// A bare CR would end a line of the event stream; in HTML it is just
+	// white space.
+	return bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;")), nil
+}
+
+// frame formats one request as an event-stream frame, the way the library
+// frames live events.
+func frame(kind streamKind, r *storage.Request) ([]byte, error) {
+	data, err := renderEvent(kind, r)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString("id: " + strconv.FormatInt(r.Seq, 10) + "\n")
+	if kind == apiStream {
+		b.WriteString("data: ")
+		b.Write(data)
+		b.WriteString("\n")
+	} else {
+		for line := range bytes.SplitSeq(data, []byte("\n")) {
+			b.WriteString("data: ")
+			b.Write(line)
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("event: request\n\n")
+	return b.Bytes(), nil
+}
+
+// backlogFunc reads stored requests of the bin with seq > after, oldest
+// first, at most limit of them.
+type backlogFunc func(ctx context.Context, after int64, limit int) ([]*storage.Request, error)
+
+// streamRequest is an authorised request for a bin's stream.
+type streamRequest struct {
+	kind  streamKind
+	binID string
+	// after is the last seq the client has: it gets every stored request
+	// after it, then live ones.
+	after   int64
+	backlog backlogFunc
+}
+
+// serve streams a bin's events to one client until it leaves, falls behind,
+// or the server shuts down. The caller has authorised the request.
+func (l *live) serve(w http.ResponseWriter, r *http.Request, sr streamRequest) {
+	if l.ctx.Err() != nil {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stopOnClose := context.AfterFunc(l.ctx, cancel)
+	defer stopOnClose()
+
+	c := &liveConn{
+		l: l, w: w, rc: http.NewResponseController(w), kind: sr.kind, sr: sr,
+		ctx: ctx, cancel: cancel,
+		started: make(chan struct{}), out: make(chan []byte, maxPendingFrames), done: make(chan struct{}),
+	}
+	k := streamKey{sr.kind, sr.binID}
+	l.mu.Lock()
+	st := l.streams[k]
+	if st == nil {
+		st = &streamState{conns: map[*liveConn]struct{}{}}
+		l.streams[k] = st
+		l.servers[sr.kind].CreateStream(sr.binID)
+	}
+	st.conns[c] = struct{}{}
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(st.conns, c)
+		if len(st.conns) == 0 {
+			// The library has unsubscribed this client before ServeHTTP
+			// returned, so the stream has no subscribers left.
+			delete(l.streams, k)
+			l.servers[sr.kind].RemoveStream(sr.binID)
+		}
+		l.mu.Unlock()
+	}()
+
+	go c.run()
+	// The library must see only what we decide: the stream comes from the
+	// authorised path, never from the client's query, and Last-Event-ID
+	// (which it would reject unless numeric) is handled by us.
+	r2 := r.Clone(ctx)
+	r2.URL.RawQuery = "stream=" + url.QueryEscape(sr.binID)
+	r2.Header.Del("Last-Event-ID")
+	l.servers[sr.kind].ServeHTTP(c, r2)
+	cancel()
+	<-c.done
+}
+
+// liveConn is one client's stream. It is the http.ResponseWriter the library
+// writes to: the library's goroutine only buffers frames, and run writes
+// them to the network under a deadline.
+type liveConn struct {
+	l      *live
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	kind   streamKind
+	sr     streamRequest
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Used by the library's goroutine only.
+	buf     bytes.Buffer
+	flushed bool
+
+	started chan struct{} // closed on the library's first Flush
+	out     chan []byte   // whole frames for run
+	pending atomic.Int64  // bytes in out
+	dead    atomic.Bool
+	done    chan struct{} // closed when run returns
+}
+
+var _ http.Flusher = (*liveConn)(nil)
+
+func (c *liveConn) Header() http.Header { return c.w.Header() }
+
+func (c *liveConn) WriteHeader(code int) { c.w.WriteHeader(code) }
+
+func (c *liveConn) Write(p []byte) (int, error) {
+	if c.dead.Load() {
+		return 0, errors.New("stream closed")
+	}
+	return c.buf.Write(p)
+}
+
+// Flush ends a frame. The library flushes exactly once per frame, and first
+// right after it has subscribed the client: from then on no live event can
+// be missed, so that is when run reads the backlog.
+func (c *liveConn) Flush() {
+	if !c.flushed {
+		c.flushed = true
+		close(c.started)
+		return
+	}
+	f := bytes.Clone(c.buf.Bytes())
+	c.buf.Reset()
+	if c.dead.Load() || len(f) == 0 {
+		return
+	}
+	if c.pending.Add(int64(len(f))) > maxPendingBytes && len(c.out) > 0 {
+		c.fail("too far behind")
+		return
+	}
+	select {
+	case c.out <- f:
+	default:
+		c.fail("too far behind")
+	}
+}
+
+// fail cuts the client off: its context ends, the library unsubscribes it,
+// and the client reconnects with Last-Event-ID.
+func (c *liveConn) fail(why string) {
+	if c.dead.CompareAndSwap(false, true) {
+		c.l.log.Info("live: client cut off", "bin", c.sr.binID, "reason", why)
+		c.cancel()
+	}
+}
+
+// run writes the stream: the backlog from the database, then live frames,
+// dropping those the backlog already covered, with a heartbeat when idle.
+func (c *liveConn) run() {
+	defer close(c.done)
+	select {
+	case <-c.started:
+	case <-c.ctx.Done():
+		return
+	}
+	last := c.sr.after
+	if err := c.write([]byte("retry: " + strconv.Itoa(reconnectMS) + "\n\n")); err != nil {
+		return
+	}
+	if err := c.catchUp(&last, 0); err != nil {
+		return
+	}
+	tick := time.NewTicker(liveHeartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-tick.C:
+			if err := c.write([]byte(": keep-alive\n\n")); err != nil {
+				return
+			}
+		case f := <-c.out:
+			c.pending.Add(-int64(len(f)))
+			seq, ok := frameSeq(f)
+			if ok && seq <= last {
+				continue // already sent from the backlog
+			}
+			if ok && seq > last+1 {
+				// An event did not reach us (a full queue somewhere):
+				// fill the gap from the database first.
+				if err := c.catchUp(&last, seq-1); err != nil {
+					return
+				}
+			}
+			if err := c.write(f); err != nil {
+				return
+			}
+			if ok {
+				last = seq
+			}
+		}
+	}
+}
+
+// catchUp writes stored requests after *last, up to seq upTo (0: all), and
+// advances *last. Rows are read a page at a time and closed before any
+// write, so a slow client never holds a read transaction open.
+func (c *liveConn) catchUp(last *int64, upTo int64) error {
+	for {
+		reqs, err := c.sr.backlog(c.ctx, *last, backlogPage)
+		if err != nil {
+			if c.ctx.Err() == nil {
+				c.l.log.Error("live: read backlog", "bin", c.sr.binID, "error", err)
+			}
+			c.fail("backlog")
+			return err
+		}
+		for _, r := range reqs {
+			if upTo > 0 && r.Seq > upTo {
+				return nil
+			}
+			f, err := frame(c.kind, r)
+			if err != nil {
+				c.fail("render")
+				return err
+			}
+			if err := c.write(f); err != nil {
+				return err
+			}
+			*last = r.Seq
+		}
+		if len(reqs) < backlogPage {
+			return nil
+		}
+	}
+}
+
+// write sends one frame under a fresh deadline, which also lifts the
+// server's write timeout for this long-lived response.
+func (c *liveConn) write(f []byte) error {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	c.rc.SetWriteDeadline(time.Now().Add(liveWriteTimeout))
+	_, err := c.w.Write(f)
+	if err == nil {
+		err = c.rc.Flush()
+	}
+	if err != nil {
+		c.fail("write: " + err.Error())
+	}
+	return err
+}
+
+// frameSeq reads the id of a frame the library wrote ("id: N\n…").
+func frameSeq(f []byte) (int64, bool) {
+	rest, ok := bytes.CutPrefix(f, []byte("id: "))
+	if !ok {
+		return 0, false
+	}
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	n, err := strconv.ParseInt(string(line), 10, 64)
+	return n, err == nil
+}
+
+// lastEventID is where a client resumes: the Last-Event-ID header, which
+// EventSource sends on reconnecting, else ?last_event_id=. Anything that is
+// not a number counts as absent: an error would stop EventSource for good.
+func lastEventID(r *http.Request) (int64, bool) {
+	for _, v := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("last_event_id")} {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			return n, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,307 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/tailhook-dev/tailhook/storage"
+	"github.com/tailhook-dev/tailhook/views"
+)
+
+// listPage is how many requests the inspector shows at a time; older ones
+// come with "load older", so a bin of 10 000 opens as fast as one of 10.
+const listPage = 50
+
+// pageRoutes registers the browser pages, their fragments and both live
+// streams.
+func (s *Server) pageRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", s.handleHome)
+	mux.HandleFunc("POST /bins", s.handleBinCreateForm)
+	mux.HandleFunc("GET /bins/{bin}", s.handleInspector)
+	mux.HandleFunc("GET /bins/{bin}/rows", s.handleRows)
+	mux.HandleFunc("GET /bins/{bin}/requests/{id}", s.handleDetail)
+	mux.HandleFunc("GET /bins/{bin}/requests/{id}/parts/{n}", s.handlePart)
+	mux.HandleFunc("GET /bins/{bin}/stream", s.handlePageStream)
+	mux.HandleFunc("GET /api/bins/{bin}/events", s.handleEvents)
+	mux.HandleFunc("GET /static/{path...}", s.handleStatic)
+}
+
+func (s *Server) page(title string) views.Page {
+	if title == "" {
+		title = "tailhook"
+	} else {
+		title += " · tailhook"
+	}
+	return views.Page{Title: title, Version: s.cfg.Version}
+}
+
+// render writes a page or fragment with a fresh CSP nonce. It renders into
+// a buffer first, so a failed render is a clean 500.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	nonce := newNonce()
+	var buf bytes.Buffer
+	if err := c.Render(templ.WithNonce(r.Context(), nonce), &buf); err != nil {
+		s.log.Error("render page", "path", r.URL.Path, "error", err)
+		http.Error(w, "Internal error; the server log has details.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP(nonce))
+	// Pages show one browser's private bins.
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "Cookie")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// pageCSP allows scripts only from our origin or with this response's
+// nonce, styles only from our stylesheet, and no framing.
+func pageCSP(nonce string) string {
+	return "default-src 'none'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self'; img-src 'self'; " +
+		"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+}
+
+func newNonce() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusNotFound, views.NotFound(s.page("Not found")))
+}
+
+// pageFail answers a page request that failed: "not found" looks the same
+// for a missing bin and one owned by another browser.
+func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusNotFound || errors.Is(err, storage.ErrNotFound) {
+		s.notFoundPage(w, r)
+		return
+	}
+	s.log.Error("page", "path", r.URL.Path, "error", err)
+	http.Error(w, "Internal error; the server log has details.", http.StatusInternalServerError)
+}
+
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	bins, err := s.db.BinsByOwner(r.Context(), s.session.browserID(r))
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, views.Home(views.HomeView{Page: s.page(""), Bins: bins, Now: time.Now()}))
+}
+
+// handleBinCreateForm creates a bin owned by this browser and opens it. The
+// token is not shown: the browser's session is its credential, and API
+// users create bins with POST /api/bins, which returns one.
+func (s *Server) handleBinCreateForm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "Could not read the form.", http.StatusBadRequest)
+		return
+	}
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	if len(name) > 200 {
+		http.Error(w, "The name is longer than 200 characters.", http.StatusBadRequest)
+		return
+	}
+	owner, err := s.session.ensureBrowserID(w, r, s.isTLS(r))
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	bin, _, err := s.db.CreateBin(r.Context(), name, owner)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, views.BinPath(bin.ID), http.StatusSeeOther)
+}
+
+func (s *Server) handleInspector(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	now := time.Now()
+	list, err := s.listView(r, bin.ID, now)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	// The stream resumes after the newest request on the page: whatever
+	// arrives while the page loads comes through it.
+	last := bin.Seq
+	if len(list.Requests) > 0 {
+		last = max(last, list.Requests[0].Seq)
+	}
+	v := views.InspectorView{
+		Page: s.page(bin.Name), Bin: bin, CaptureURL: s.captureURL(r, bin.ID), List: list,
+		StreamURL: views.BinPath(bin.ID) + "/stream?last_event_id=" + strconv.FormatInt(last, 10),
+	}
+	if v.Page.Title == "tailhook" || bin.Name == "" {
+		v.Page = s.page("Bin " + bin.ID)
+	}
+	selected := r.URL.Query().Get("req")
+	if selected == "" && len(list.Requests) > 0 && r.URL.Query().Get("before") == "" {
+		selected = list.Requests[0].ID
+	}
+	if selected != "" {
+		if seq, err := storage.ParseRequestID(selected); err == nil {
+			req, err := s.db.Request(r.Context(), bin.ID, seq)
+			switch {
+			case err == nil:
+				v.Detail = views.NewDetail(bin.ID, req, v.CaptureURL, now)
+				v.List.Selected = req.ID
+			case !errors.Is(err, storage.ErrNotFound):
+				s.pageFail(w, r, err)
+				return
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, views.Inspector(v))
+}
+
+func (s *Server) captureURL(r *http.Request, binID string) string {
+	return s.baseURL(r) + "/b/" + binID
+}
+
+// listView reads one page of the request list, ?before= a request id.
+func (s *Server) listView(r *http.Request, binID string, now time.Time) (views.ListView, error) {
+	var before int64
+	if v := r.URL.Query().Get("before"); v != "" {
+		seq, err := storage.ParseRequestID(v)
+		if err != nil {
+			return views.ListView{}, notFound("no request " + v)
+		}
+		before = seq
+	}
+	reqs, more, err := s.db.ListRequests(r.Context(), binID, storage.ListOptions{Limit: listPage, Before: before})
+	if err != nil {
+		return views.ListView{}, err
+	}
+	l := views.ListView{BinID: binID, Requests: reqs, Now: now}
+	if more && len(reqs) > 0 {
+		oldest := reqs[len(reqs)-1].ID
+		l.OlderURL = views.BinPath(binID) + "/rows?before=" + oldest
+		l.OlderPageURL = views.BinPath(binID) + "?before=" + oldest
+	}
+	return l, nil
+}
+
+// handleRows answers "load older" with the next page of rows.
+func (s *Server) handleRows(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	list, err := s.listView(r, bin.ID, time.Now())
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, views.RowsFragment(list))
+}
+
+// handleDetail is the details pane of one request, for the page's script.
+func (s *Server) handleDetail(w http.ResponseWriter, r *http.Request) {
+	bin, req, err := s.requestFrom(r)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	d := views.NewDetail(bin.ID, req, s.captureURL(r, bin.ID), time.Now())
+	s.render(w, r, http.StatusOK, views.RequestDetail(*d))
+}
+
+// handlePart downloads one part of a multipart body. Like the body download
+// of the API it is an attachment that is never sniffed or rendered.
+func (s *Server) handlePart(w http.ResponseWriter, r *http.Request) {
+	_, req, err := s.requestFrom(r)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 {
+		s.notFoundPage(w, r)
+		return
+	}
+	data, filename, _, ok := views.MultipartPart(req.Header.Get("Content-Type"), req.Body, n)
+	if !ok {
+		s.notFoundPage(w, r)
+		return
+	}
+	name := safeFilename(filename)
+	if name == "" {
+		name = req.ID + "-part" + strconv.Itoa(n+1) + ".bin"
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	w.Write(data)
+}
+
+// safeFilename keeps the harmless characters of a sender's file name.
+func safeFilename(name string) string {
+	var b strings.Builder
+	for _, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+			b.WriteRune(c)
+		case c == ' ':
+			b.WriteByte('_')
+		}
+	}
+	return strings.TrimLeft(b.String(), ".")
+}
+
+// handleEvents is the API's stream: the contract's request JSON per event.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, true)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	s.stream(w, r, apiStream, bin)
+}
+
+// handlePageStream is the inspector's stream of rendered rows. It is
+// reached with the session cookie only: EventSource sends it by itself.
+func (s *Server) handlePageStream(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		http.Error(w, "Not found.", http.StatusNotFound)
+		return
+	}
+	s.stream(w, r, pageStream, bin)
+}
+
+// stream serves a bin's events. Without Last-Event-ID it starts at the
+// bin's newest request as of now, so even a "live only" client misses
+// nothing captured after its request arrived.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, kind streamKind, bin storage.Bin) {
+	after, ok := lastEventID(r)
+	if !ok || after > bin.Seq {
+		after = bin.Seq
+	}
+	s.hub.live.serve(w, r, streamRequest{kind: kind, binID: bin.ID, after: after,
+		backlog: func(ctx context.Context, after int64, limit int) ([]*storage.Request, error) {
+			return s.db.RequestsAfter(ctx, bin.ID, after, limit)
+		}})
+}
