@@ -261,9 +261,8 @@ func evaluate(s *scheme, r reading, secrets []string, in Input) (Verdict, error)
 	v.Details.Header = r.header
 	if r.problem != "" {
 		v.Reason = r.problem
-		if r.sigMissing {
-			v.Details.Hints = lookalikeHints(s, in)
-		}
+		// Missing or malformed: often the request is another provider's.
+		v.Details.Hints = lookalikeHints(s, in)
 		return v, nil
 	}
 	if len(r.cands) == 0 {
@@ -325,6 +324,7 @@ func evaluate(s *scheme, r reading, secrets []string, in Input) (Verdict, error)
 		} else {
 			v.Reason = "no usable signature was found in " + r.header + "."
 		}
+		v.Details.Hints = searchHints(s, r, secrets, in)
 		return v, nil
 	}
 

@@ -261,3 +261,20 @@ func TestPreviewAndJSON(t *testing.T) {
 		t.Errorf("empty hints not omitted: %s", b)
 	}
 }
+
+func TestLookalikeOnMalformedAndWhitespaceOnUndecodableKey(t *testing.T) {
+	// A Bitbucket delivery checked as GitHub: its X-Hub-Signature has a sha256= prefix.
+	bb := signed(t, "bitbucket", Params{"secret": "s"}, "{}")
+	bb.Header.Set("X-Event-Key", "repo:push")
+	v, _ := Verify("github", Params{"secret": "s"}, bb)
+	if v.Valid || !strings.HasPrefix(v.Reason, "X-Hub-Signature is malformed: expected sha1=<hex>") || !hasHint(v, "looks like a Bitbucket delivery") {
+		t.Errorf("%+v", v)
+	}
+	// A whsec_ secret pasted with a trailing space cannot be base64-decoded as is.
+	whsec := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	in := signed(t, "standard-webhooks", Params{"secret": whsec}, "{}")
+	v, err := Verify("standard-webhooks", Params{"secret": whsec + " "}, in)
+	if err != nil || v.Valid || !hasHint(v, "trimmed secret matches") {
+		t.Errorf("%+v %v", v, err)
+	}
+}

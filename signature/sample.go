@@ -13,10 +13,14 @@ import (
 // SampleEvent is a realistic, signed delivery of one provider, ready to be
 // sent through a bin's capture path.
 type SampleEvent struct {
-	Method string      `json:"method"`
-	Path   string      `json:"path"` // sub-path under the capture URL, "/" + provider id
+	// Method is the HTTP method to send (POST).
+	Method string `json:"method"`
+	// Path is the sub-path under the capture URL: "/" + provider id.
+	Path string `json:"path"`
+	// Header holds the event and signature headers, Content-Type included.
 	Header http.Header `json:"headers"`
-	Body   []byte      `json:"body"`
+	// Body is the payload, exactly the bytes that were signed.
+	Body []byte `json:"body"`
 }
 
 type sampleDef struct {

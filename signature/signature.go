@@ -32,6 +32,7 @@ var ErrInvalidParams = errors.New("invalid signature parameters")
 
 // Input is everything a verdict depends on; verification is a pure function of it.
 type Input struct {
+	// Method is the HTTP method (HubSpot signs it; Twilio reads POST parameters).
 	Method string
 	// URL is the public URL as the sender saw it: scheme://host[:port]/path?query.
 	// Twilio, Square and HubSpot sign it.
@@ -53,10 +54,15 @@ type Params map[string]string
 
 // Verdict is the outcome of Verify.
 type Verdict struct {
-	Provider string  `json:"provider"`
-	Valid    bool    `json:"valid"`
-	Reason   string  `json:"reason"` // one sentence a user understands
-	Details  Details `json:"details"`
+	// Provider is the provider id the request was checked against.
+	Provider string `json:"provider"`
+	// Valid is true only when the signature matches and its timestamp (if
+	// any) is within the tolerance.
+	Valid bool `json:"valid"`
+	// Reason is one sentence a user understands.
+	Reason string `json:"reason"`
+	// Details explains the verdict.
+	Details Details `json:"details"`
 }
 
 // Details explains a verdict: what was read, what was signed, what was
@@ -90,18 +96,24 @@ type Details struct {
 
 // Provider describes one signature scheme for GET /api/providers.
 type Provider struct {
-	ID   string `json:"id"`
+	// ID is the stable identifier used in the API, e.g. "stripe".
+	ID string `json:"id"`
+	// Name is the display name, e.g. "Stripe".
 	Name string `json:"name"`
 	// Description says in one line where the secret is found.
-	Description string  `json:"description"`
-	Params      []Param `json:"params"`
+	Description string `json:"description"`
+	// Params lists the settings the provider takes, "secret" first.
+	Params []Param `json:"params"`
 }
 
 // Param is one setting a provider takes.
 type Param struct {
-	Name        string `json:"name"`
+	// Name is the key in Params.
+	Name string `json:"name"`
+	// Description says what to put there.
 	Description string `json:"description"`
-	Required    bool   `json:"required"`
+	// Required parameters must be set for Verify to work.
+	Required bool `json:"required"`
 }
 
 // scheme is a provider's implementation. read turns a request into the

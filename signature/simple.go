@@ -185,7 +185,12 @@ func (sp simpleSpec) readReq(in Input, p Params) (reading, error) {
 		}
 		r.header = strings.Join(hs, ", ")
 	}
-	var malformed []string
+	type bad struct {
+		h     sigHeader
+		name  string
+		value string
+	}
+	var malformed []bad
 	for _, h := range sp.headers {
 		hnames := []string{h.name}
 		if sp.numbered {
@@ -196,7 +201,7 @@ func (sp simpleSpec) readReq(in Input, p Params) (reading, error) {
 				v = strings.TrimSpace(v)
 				text, ok := cutPrefixFold(v, h.prefix)
 				if !ok {
-					malformed = append(malformed, v)
+					malformed = append(malformed, bad{h, name, v})
 					continue
 				}
 				label := h.label
@@ -210,7 +215,8 @@ func (sp simpleSpec) readReq(in Input, p Params) (reading, error) {
 	}
 	if len(r.cands) == 0 {
 		if len(malformed) > 0 {
-			r.problem = fmt.Sprintf("%s is malformed: expected %s<%s>, got %q.", sp.headers[0].name, sp.headers[0].prefix, sp.headers[0].enc, truncate(malformed[0], 80))
+			m := malformed[0]
+			r.problem = fmt.Sprintf("%s is malformed: expected %s<%s>, got %q.", m.h.name, m.h.prefix, m.h.enc, truncate(m.value, 80))
 		} else {
 			r.problem = "the request has no " + sp.headers[0].name + " header."
 			r.sigMissing = true
