@@ -111,6 +111,7 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, res.Err.Error() + refusedHint(res.Err)})
 		return
 	}
+	s.metrics.forwarded(false, res.Status, res.Err)
 	attempt := 1
 	for _, f := range req.Forwards {
 		if !f.Auto {

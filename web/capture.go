@@ -112,6 +112,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.metrics.captured(len(body))
 	if truncated {
 		writeError(w, http.StatusRequestEntityTooLarge,
 			"request body over the "+formatSize(s.cfg.MaxBody)+" limit; stored without its body as "+req.ID)

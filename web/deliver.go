@@ -32,6 +32,7 @@ type deliverer struct {
 	log    *slog.Logger
 	notify func(binID string, seq int64)
 	now    func() time.Time
+	metric *Metrics // nil: not counted
 
 	wake chan struct{}
 	done chan string // bin id of a finished delivery
@@ -133,6 +134,7 @@ func (d *deliverer) deliver(ctx context.Context, job storage.Delivery) {
 	if ctx.Err() != nil {
 		return // shutting down: the job stays pending and runs after restart
 	}
+	d.metric.forwarded(true, res.Status, res.Err)
 	state, next := storage.DeliveryFailed, d.now()
 	switch {
 	case res.Err == nil && res.Status < 400:

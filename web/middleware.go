@@ -33,6 +33,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		s.metrics.answered(sw.code())
 		level := slog.LevelInfo
 		if _, _, _, ok := captureTarget(r); ok {
 			level = slog.LevelDebug

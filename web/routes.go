@@ -11,6 +11,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.Handle("GET /metrics", s.metricsHandler()) // metrics.go
 
 	mux.HandleFunc("POST /api/bins", s.handleBinCreate)
 	mux.HandleFunc("GET /api/bins/{bin}", s.handleBinGet)

@@ -51,6 +51,7 @@ type Server struct {
 	forwarder *forward.Client
 	deliverer *deliverer
 	fwd       forwardListeners // forwarding history changes, for live badges
+	metrics   *Metrics         // GET /metrics (metrics.go)
 
 	baseCtx context.Context // cancelled on Close: ends streams and long polls
 	cancel  context.CancelFunc

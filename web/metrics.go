@@ -1,0 +1,122 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tailhook-dev/tailhook/storage"
+)
+
+// Metrics are the counters served at GET /metrics in the Prometheus text
+// format. They live in their own registry, so two servers in one process
+// (tests) never collide. Write-path figures are read from storage.Stats at
+// scrape time: the hot path pays nothing for them. A nil *Metrics counts
+// nothing, so parts built without one (tests) need no special case.
+type Metrics struct {
+	reg          *prometheus.Registry
+	captureBytes prometheus.Counter
+	forwards     *prometheus.CounterVec
+	serverErrors prometheus.Counter
+}
+
+// newMetrics registers tailhook's metrics, plus the Go runtime's and the
+// process's (CPU, RSS), for the given database and hub.
+func newMetrics(db *storage.DB, hub *Hub) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		captureBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tailhook_capture_body_bytes_total",
+			Help: "Body bytes of stored captures.",
+		}),
+		forwards: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tailhook_forward_attempts_total",
+			Help: "Forwarding attempts, by kind (manual, auto) and outcome (ok: a response below 400; failed: anything else).",
+		}, []string{"kind", "outcome"}),
+		serverErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tailhook_http_server_errors_total",
+			Help: "Answers with a 5xx status.",
+		}),
+	}
+	st := db.Stats()
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.captureBytes, m.forwards, m.serverErrors,
+		counter("tailhook_captures_total", "Captured requests committed to the database.",
+			func() float64 { return float64(st.Captures.Load()) }),
+		counter("tailhook_commits_total", "Write transactions committed (one fsync each, group-committing many operations).",
+			func() float64 { return float64(st.Commits.Load()) }),
+		counter("tailhook_commit_ops_total", "Write operations committed; divided by tailhook_commits_total it is the mean batch size.",
+			func() float64 { return float64(st.Ops.Load()) }),
+		counter("tailhook_commit_seconds_total", "Time spent committing; divided by tailhook_commits_total it is the mean commit latency.",
+			func() float64 { return float64(st.CommitNano.Load()) / 1e9 }),
+		gauge("tailhook_commit_batch_max", "Largest group commit so far, in operations.",
+			func() float64 { return float64(st.MaxBatch.Load()) }),
+		gauge("tailhook_live_subscribers", "Open live streams (API event streams and inspector pages).",
+			func() float64 { return float64(hub.live.subscribers()) }),
+		counter("tailhook_live_cutoffs_total", "Times a bin's viewers were cut off for being too slow (they resume from the database).",
+			func() float64 { return float64(hub.live.dropped.Load()) }),
+	)
+	return m
+}
+
+// subscribers counts the open streams of every bin and kind.
+func (l *live) subscribers() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, st := range l.streams {
+		n += len(st.conns)
+	}
+	return n
+}
+
+// handler serves the registry in the Prometheus text format.
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// captured counts a stored capture's body.
+func (m *Metrics) captured(bodyBytes int) {
+	if m != nil {
+		m.captureBytes.Add(float64(bodyBytes))
+	}
+}
+
+// forwarded counts one forwarding attempt; auto is an auto-forward delivery.
+func (m *Metrics) forwarded(auto bool, status int, err error) {
+	if m == nil {
+		return
+	}
+	kind, outcome := "manual", "ok"
+	if auto {
+		kind = "auto"
+	}
+	if err != nil || status >= 400 {
+		outcome = "failed"
+	}
+	m.forwards.WithLabelValues(kind, outcome).Inc()
+}
+
+// answered counts an answer's status.
+func (m *Metrics) answered(status int) {
+	if m != nil && status >= 500 {
+		m.serverErrors.Inc()
+	}
+}
+
+// metricsHandler builds the server's metrics and serves them. routes calls
+// it once, after the deliverer exists.
+func (s *Server) metricsHandler() http.Handler {
+	s.metrics = newMetrics(s.db, s.hub)
+	s.deliverer.metric = s.metrics
+	return s.metrics.handler()
+}
