@@ -125,6 +125,7 @@ func FormatBody(contentType string, body []byte) Body {
 				b.Tokens = highlightJSON(out.String())
 			} else {
 				b.Text = clip(out.String(), MaxText)
+				b.Clipped = out.Len() > MaxText
 			}
 			return b
 		}

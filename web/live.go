@@ -42,17 +42,14 @@ const (
 	pageStream                   // rendered rows, for the inspector
 )
 
-// Tunables of the live streams; tests shorten some of them.
-var (
+const (
 	// liveWriteTimeout is how long one write to a client may take before
 	// the client is cut off.
 	liveWriteTimeout = 10 * time.Second
 	// liveHeartbeat is how often an idle stream sends a comment line; the
 	// contract asks for at most 30 s.
 	liveHeartbeat = 20 * time.Second
-)
 
-const (
 	// backlogPage is how many stored requests a resuming stream reads at a
 	// time; each may carry a body of up to --max-body.
 	backlogPage = 16
@@ -74,6 +71,10 @@ const (
 type live struct {
 	log     *slog.Logger
 	servers [2]*sse.Server
+
+	// Tunables, set before the first stream; tests shorten them.
+	writeTimeout time.Duration
+	heartbeat    time.Duration
 
 	ctx    context.Context // cancelled by close: every stream ends
 	cancel context.CancelFunc
@@ -100,7 +101,7 @@ type streamState struct {
 }
 
 func newLive(log *slog.Logger) *live {
-	l := &live{log: log, streams: map[streamKey]*streamState{}, queue: make(chan *storage.Request, dispatchQueue)}
+	l := &live{log: log, writeTimeout: liveWriteTimeout, heartbeat: liveHeartbeat, streams: map[streamKey]*streamState{}, queue: make(chan *storage.Request, dispatchQueue)}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	for i := range l.servers {
 		srv := sse.New()
@@ -400,7 +401,7 @@ func (c *liveConn) run() {
 	if err := c.catchUp(&last, 0); err != nil {
 		return
 	}
-	tick := time.NewTicker(liveHeartbeat)
+	tick := time.NewTicker(c.l.heartbeat)
 	defer tick.Stop()
 	for {
 		select {
@@ -472,7 +473,7 @@ func (c *liveConn) write(f []byte) error {
 	if err := c.ctx.Err(); err != nil {
 		return err
 	}
-	c.rc.SetWriteDeadline(time.Now().Add(liveWriteTimeout))
+	c.rc.SetWriteDeadline(time.Now().Add(c.l.writeTimeout))
 	_, err := c.w.Write(f)
 	if err == nil {
 		err = c.rc.Flush()
@@ -504,4 +505,31 @@ func lastEventID(r *http.Request) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// connCount is how many clients a bin's stream of one kind has, for tests.
+func (l *live) connCount(kind streamKind, binID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.streams[streamKey{kind, binID}]; st != nil {
+		return len(st.conns)
+	}
+	return 0
+}
+
+// streamsOpen counts a bin's streams, ours and the library's, for tests:
+// none once every client has left.
+func (l *live) streamsOpen(binID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for kind := range l.servers {
+		if l.streams[streamKey{streamKind(kind), binID}] != nil {
+			n++
+		}
+		if l.servers[kind].StreamExists(binID) {
+			n++
+		}
+	}
+	return n
 }
