@@ -1,0 +1,150 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchBody is a 1 KiB JSON webhook payload.
+var benchBody = func() []byte {
+	head := `{"id":"evt_1NqKx2","type":"payment_intent.succeeded","data":{"object":{"amount":1999,"currency":"usd","note":"`
+	tail := `"}}}`
+	return []byte(head + strings.Repeat("x", 1024-len(head)-len(tail)) + tail)
+}()
+
+func benchRequest(binID string) *Request {
+	return &Request{
+		BinID:  binID,
+		Method: "POST",
+		Path:   "/stripe",
+		Query:  "attempt=1",
+		Header: http.Header{
+			"Host":             {"hooks.example.com"},
+			"Content-Type":     {"application/json; charset=utf-8"},
+			"User-Agent":       {"Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
+			"Stripe-Signature": {"t=1700000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd"},
+			"Content-Length":   {"1024"},
+		},
+		Body:       benchBody,
+		Size:       int64(len(benchBody)),
+		RemoteAddr: "203.0.113.9:52344",
+		Proto:      "HTTP/1.1",
+		ReceivedAt: time.Now(),
+	}
+}
+
+// BenchmarkCapture measures durable captures (synchronous=FULL, each one
+// acknowledged after its group commit) from a fixed number of concurrent
+// capturers. It runs exactly that many goroutines rather than
+// b.RunParallel, whose goroutine count is a multiple of GOMAXPROCS and so
+// cannot express "one capturer". It reports captures/s and the average
+// number of operations per commit.
+func BenchmarkCapture(b *testing.B) {
+	for _, capturers := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("capturers=%d", capturers), func(b *testing.B) {
+			db := mustOpenDB(b, Options{})
+			ctx := context.Background()
+			bins := make([]string, 4)
+			for i := range bins {
+				bins[i] = mustCreateBin(b, db, "", "").ID
+			}
+			st := db.Stats()
+			commits, ops := st.Commits.Load(), st.Ops.Load()
+			b.SetBytes(int64(len(benchBody)))
+			b.ResetTimer()
+			start := time.Now()
+			var (
+				next atomic.Int64
+				wg   sync.WaitGroup
+			)
+			for g := range capturers {
+				wg.Go(func() {
+					for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+						if _, err := db.Capture(ctx, Capture{Request: benchRequest(bins[(g+int(i))%len(bins)])}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			commits, ops = st.Commits.Load()-commits, st.Ops.Load()-ops
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "captures/s")
+			if commits > 0 {
+				b.ReportMetric(float64(ops)/float64(commits), "ops/commit")
+			}
+		})
+	}
+}
+
+// BenchmarkListRequests reads pages of a bin holding 10 000 requests of
+// 1 KiB (the default --max-requests), next to a second bin as large.
+func BenchmarkListRequests(b *testing.B) {
+	db := mustOpenDB(b, Options{})
+	ctx := context.Background()
+	bin := mustCreateBin(b, db, "", "").ID
+	other := mustCreateBin(b, db, "", "").ID
+	const n = 10000
+	for _, id := range []string{bin, other} {
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for range 64 {
+			wg.Go(func() {
+				for next.Add(1) <= n {
+					if _, err := db.Capture(ctx, Capture{Request: benchRequest(id)}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for _, bc := range []struct {
+		name string
+		o    ListOptions
+	}{
+		{"newest-50", ListOptions{}},
+		{"deep-page-50", ListOptions{Before: n / 2}},
+		{"oldest-page-50", ListOptions{Before: 51}},
+		{"newest-500", ListOptions{Limit: 500}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			want := min(bc.o.Limit, 500)
+			if want == 0 {
+				want = 50
+			}
+			for b.Loop() {
+				got, _, err := db.ListRequests(ctx, bin, bc.o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got) != want {
+					b.Fatalf("%d requests, want %d", len(got), want)
+				}
+			}
+		})
+	}
+	b.Run("RequestsAfter-100", func(b *testing.B) {
+		for b.Loop() {
+			if got, err := db.RequestsAfter(ctx, bin, n/2, 100); err != nil || len(got) != 100 {
+				b.Fatalf("%d, %v", len(got), err)
+			}
+		}
+	})
+	b.Run("Request", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.Request(ctx, bin, n/2); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

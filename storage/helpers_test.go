@@ -1,0 +1,166 @@
+package storage
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock for Options.Now: tests age data by moving it,
+// never by sleeping.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// mustOpenDB opens a database file in a fresh temporary folder and closes it
+// when the test ends. A test that needs to re-open the same file passes it
+// via mustOpenPath.
+func mustOpenDB(tb testing.TB, opts Options) *DB {
+	tb.Helper()
+	return mustOpenPath(tb, filepath.Join(tb.TempDir(), "tailhook.db"), opts)
+}
+
+func mustOpenPath(tb testing.TB, path string, opts Options) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), path, opts)
+	if err != nil {
+		tb.Fatalf("open %s: %v", path, err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
+	return db
+}
+
+func mustCreateBin(tb testing.TB, db *DB, name, owner string) Bin {
+	tb.Helper()
+	b, _, err := db.CreateBin(context.Background(), name, owner)
+	if err != nil {
+		tb.Fatalf("create bin: %v", err)
+	}
+	return b
+}
+
+// newRequest is a plausible capture for binID; tests change what they check.
+func newRequest(binID string) *Request {
+	return &Request{
+		BinID:      binID,
+		Method:     "POST",
+		Path:       "/hook",
+		Query:      "a=1",
+		Header:     http.Header{"Content-Type": {"application/json"}, "Host": {"localhost:8080"}},
+		Body:       []byte(`{"ok":true}`),
+		Size:       11,
+		RemoteAddr: "127.0.0.1:5000",
+		Proto:      "HTTP/1.1",
+		ReceivedAt: time.Date(2026, 11, 27, 10, 0, 0, 123456000, time.UTC),
+	}
+}
+
+func mustCapture(tb testing.TB, db *DB, r *Request) Captured {
+	tb.Helper()
+	c, err := db.Capture(context.Background(), Capture{Request: r})
+	if err != nil {
+		tb.Fatalf("capture: %v", err)
+	}
+	return c
+}
+
+// captureMany captures n requests to binID from a few goroutines, so that
+// group commit makes large fixtures cheap. Bodies are "body <i>".
+func captureMany(tb testing.TB, db *DB, binID string, n int) {
+	tb.Helper()
+	const workers = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				r := newRequest(binID)
+				r.Body = []byte("body " + strconv.Itoa(i))
+				if _, err := db.Capture(context.Background(), Capture{Request: r}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		tb.Fatalf("capture many: %v", err)
+	}
+}
+
+// blockWriter parks the writer goroutine inside a write until release is
+// called, so a test can queue ops that must all land in the next batch.
+func blockWriter(tb testing.TB, db *DB) (release func()) {
+	tb.Helper()
+	running, unblock := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- db.write(context.Background(), func(*wtx) error {
+			close(running)
+			<-unblock
+			return nil
+		}, nil)
+	}()
+	<-running
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(unblock)
+			if err := <-done; err != nil {
+				tb.Errorf("blocking write: %v", err)
+			}
+		})
+	}
+	tb.Cleanup(release)
+	return release
+}
+
+// waitQueued waits until n ops sit in the writer's queue. It polls a state,
+// not the clock: nothing here ages data.
+func waitQueued(tb testing.TB, db *DB, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(db.ops) < n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("queue has %d ops, want %d", len(db.ops), n)
+		}
+		runtime.Gosched()
+	}
+}
+
+// seqs lists the seqs of rs, in order.
+func seqs(rs []*Request) []int64 {
+	s := make([]int64, len(rs))
+	for i, r := range rs {
+		s[i] = r.Seq
+	}
+	return s
+}

@@ -1,0 +1,538 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Request is one captured HTTP request, byte-exact.
+type Request struct {
+	ID         string // "req_" + seq: unique within its bin
+	BinID      string
+	Seq        int64 // 1, 2, 3… per bin, in capture order
+	Method     string
+	Path       string      // after /b/{bin}, as sent on the wire: "" or starting with "/"
+	Query      string      // raw query string
+	Header     http.Header // never nil when read back
+	Body       []byte      // nil in list summaries; empty, not nil, for an empty or truncated body
+	Size       int64
+	Truncated  bool // the body was over the size limit; Capture does not keep it
+	RemoteAddr string
+	Proto      string
+	TLS        bool
+	ReceivedAt time.Time // UTC, to the microsecond; Capture fills in a zero one
+	Verdict    *Verdict  // nil when the bin had no signature check set
+	Forwards   []Forward
+	Delivery   *Delivery // the auto-forward job, if any
+
+	pk int64
+}
+
+// Verdict is the outcome of a signature check, as stored with a request.
+type Verdict struct {
+	Provider string          `json:"provider"`
+	Valid    bool            `json:"valid"`
+	Reason   string          `json:"reason"`
+	Details  json.RawMessage `json:"details,omitempty"`
+}
+
+// Forward is one forwarding attempt of a request, manual or automatic.
+type Forward struct {
+	URL        string
+	Status     int
+	Attempt    int
+	Error      string
+	DurationMS int64
+	Auto       bool
+	At         time.Time
+}
+
+// RequestID is the public id of the request with the given seq.
+func RequestID(seq int64) string { return "req_" + strconv.FormatInt(seq, 10) }
+
+// ParseRequestID returns the seq of a request id, or ErrNotFound.
+func ParseRequestID(id string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimPrefix(id, "req_"), 10, 64)
+	if err != nil || n <= 0 || !strings.HasPrefix(id, "req_") {
+		return 0, fmt.Errorf("request %q: %w", id, ErrNotFound)
+	}
+	return n, nil
+}
+
+// Capture is a request to store, with what must be written along with it.
+type Capture struct {
+	Request *Request // BinID and the captured fields set; Seq and ID are assigned
+	// DeliverTo, when set, queues an auto-forward job to this URL in the same
+	// transaction, so that a crash cannot lose it.
+	DeliverTo string
+}
+
+// Captured is the outcome of a stored capture.
+type Captured struct {
+	Request *Request
+	// Served counts the bin's answers since its response was last set,
+	// including this one: it picks the step of a scripted sequence.
+	Served int64
+}
+
+// Capture stores a request durably: it returns only after the transaction
+// holding it has committed. ErrNotFound means the bin does not exist.
+//
+// Capture assigns c.Request's ID and Seq, sets ReceivedAt to what is stored
+// (UTC, microseconds; the commit's clock when zero) and drops the body of a
+// truncated capture, so that the Request handed to AfterCapture and returned
+// here is exactly what a later read gives back.
+func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
+	r := c.Request
+	if r.Header == nil {
+		r.Header = http.Header{} // what a read gives back
+	}
+	headers, err := encodeHeader(r.Header)
+	if err != nil {
+		return Captured{}, fmt.Errorf("capture to bin %s: %w", r.BinID, err)
+	}
+	var verdict string
+	if r.Verdict != nil {
+		j, err := json.Marshal(r.Verdict)
+		if err != nil {
+			return Captured{}, fmt.Errorf("encode verdict: %w", err)
+		}
+		verdict = string(j)
+	}
+	if r.Truncated {
+		// The contract: a truncated capture keeps its metadata, never a
+		// partial body, in storage and in its live event alike.
+		r.Body = []byte{}
+	}
+	if r.Body == nil {
+		// nil would bind as NULL; and the live copy should read as empty
+		// exactly like the stored one does.
+		r.Body = []byte{}
+	}
+	body := r.Body
+	var served int64
+	err = db.write(ctx, func(t *wtx) error {
+		if r.ReceivedAt.IsZero() {
+			r.ReceivedAt = t.now
+		}
+		// Stored as unix µs: truncate now so the live copy equals the stored one.
+		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
+		err := t.stmt(db.stmts.nextSeq).QueryRowContext(t.ctx, t.now.UnixMilli(), r.BinID).Scan(&r.Seq, &served)
+		if isNoRows(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("next seq: %w", err)
+		}
+		res, err := t.stmt(db.stmts.insert).ExecContext(t.ctx, r.BinID, r.Seq, r.Method, r.Path, r.Query, headers,
+			r.Size, r.Truncated, r.RemoteAddr, r.Proto, r.TLS, r.ReceivedAt.UnixMicro(), verdict, body)
+		if err != nil {
+			return fmt.Errorf("insert request: %w", err)
+		}
+		if r.pk, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("insert request: %w", err)
+		}
+		r.ID = RequestID(r.Seq)
+		if c.DeliverTo != "" {
+			next := t.now.UTC().Truncate(time.Millisecond)
+			res, err := t.exec(`INSERT INTO deliveries (request_pk, bin_id, url, state, next_at) VALUES (?, ?, ?, 'pending', ?)`,
+				r.pk, r.BinID, c.DeliverTo, next.UnixMilli())
+			if err != nil {
+				return fmt.Errorf("queue delivery: %w", err)
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return fmt.Errorf("queue delivery: %w", err)
+			}
+			r.Delivery = &Delivery{ID: id, BinID: r.BinID, Seq: r.Seq, URL: c.DeliverTo, State: DeliveryPending, NextAt: next}
+		}
+		return nil
+	}, func() {
+		db.stats.Captures.Add(1)
+		if db.opts.AfterCapture != nil {
+			db.opts.AfterCapture(r)
+		}
+	})
+	if err != nil {
+		return Captured{}, fmt.Errorf("capture to bin %s: %w", r.BinID, err)
+	}
+	return Captured{Request: r, Served: served}, nil
+}
+
+// encodeHeader stores a header as a JSON object of arrays, which keeps it
+// readable and searchable with instr. JSON strings cannot hold arbitrary
+// bytes (encoding/json turns invalid UTF-8 into U+FFFD), yet HTTP header
+// values may carry raw obs-text bytes such as Latin-1. So a name or value that
+// is not valid UTF-8 is stored as NUL + the string with each invalid byte as
+// %XX and each '%' as %25: exact, and its readable part still matches a
+// search. A valid string that starts with NUL (which no HTTP client can send)
+// is escaped the same way, so decoding never guesses.
+func encodeHeader(h http.Header) (string, error) {
+	m := make(map[string][]string, len(h))
+	for name, vs := range h {
+		var out []string
+		if vs != nil {
+			out = make([]string, len(vs))
+			for i, v := range vs {
+				out[i] = escapeHeaderString(v)
+			}
+		}
+		m[escapeHeaderString(name)] = out
+	}
+	j, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode headers: %w", err)
+	}
+	return string(j), nil
+}
+
+func escapeHeaderString(s string) string {
+	if utf8.ValidString(s) && !strings.HasPrefix(s, "\x00") {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+8)
+	b = append(b, 0)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, s[i] == '%':
+			b = append(b, '%', hex[s[i]>>4], hex[s[i]&15])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
+}
+
+func unescapeHeaderString(s string) (string, error) {
+	if !strings.HasPrefix(s, "\x00") {
+		return s, nil
+	}
+	s = s[1:]
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", fmt.Errorf("bad escape in stored header %q", s)
+		}
+		n, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", fmt.Errorf("bad escape in stored header %q", s)
+		}
+		b = append(b, byte(n))
+		i += 2
+	}
+	return string(b), nil
+}
+
+func decodeHeader(j []byte) (http.Header, error) {
+	var m map[string][]string
+	if err := json.Unmarshal(j, &m); err != nil {
+		return nil, err
+	}
+	h := make(http.Header, len(m))
+	for name, vs := range m {
+		n, err := unescapeHeaderString(name)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range vs {
+			if vs[i], err = unescapeHeaderString(v); err != nil {
+				return nil, err
+			}
+		}
+		h[n] = vs
+	}
+	return h, nil
+}
+
+const summaryColumns = `pk, bin_id, seq, method, path, query, headers, size, truncated, remote_addr, proto, tls, received_at, verdict`
+
+func scanRequest(row interface{ Scan(...any) error }, withBody bool) (*Request, error) {
+	var (
+		r        Request
+		headers  []byte
+		verdict  string
+		received int64
+	)
+	dest := []any{&r.pk, &r.BinID, &r.Seq, &r.Method, &r.Path, &r.Query, &headers, &r.Size, &r.Truncated,
+		&r.RemoteAddr, &r.Proto, &r.TLS, &received, &verdict}
+	if withBody {
+		dest = append(dest, &r.Body)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	r.ID = RequestID(r.Seq)
+	r.ReceivedAt = time.UnixMicro(received).UTC()
+	var err error
+	if r.Header, err = decodeHeader(headers); err != nil {
+		return nil, fmt.Errorf("decode headers of %s: %w", r.ID, err)
+	}
+	if verdict != "" {
+		r.Verdict = new(Verdict)
+		if err := json.Unmarshal([]byte(verdict), r.Verdict); err != nil {
+			return nil, fmt.Errorf("decode verdict of %s: %w", r.ID, err)
+		}
+	}
+	if withBody && r.Body == nil {
+		r.Body = []byte{}
+	}
+	return &r, nil
+}
+
+// ListOptions select a page of a bin's requests.
+type ListOptions struct {
+	Limit  int    // clamped to 1…500; 0 means 50
+	Before int64  // only requests with a smaller seq; 0 means from the newest
+	Query  string // case-insensitive substring of method, path, query, headers or body
+}
+
+// ListRequests returns a page of a bin's requests, newest first, without
+// bodies, and whether older ones exist.
+func (db *DB) ListRequests(ctx context.Context, binID string, o ListOptions) ([]*Request, bool, error) {
+	limit := o.Limit
+	switch {
+	case limit <= 0:
+		limit = 50
+	case limit > 500:
+		limit = 500
+	}
+	q := `SELECT ` + summaryColumns + ` FROM requests WHERE bin_id = ?`
+	args := []any{binID}
+	if o.Before > 0 {
+		q += ` AND seq < ?`
+		args = append(args, o.Before)
+	}
+	if o.Query != "" {
+		q += ` AND ` + matchSQL
+		args = append(args, matchArgs(o.Query)...)
+	}
+	q += ` ORDER BY seq DESC LIMIT ?`
+	args = append(args, limit+1)
+	reqs, err := db.queryRequests(ctx, q, false, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list requests: %w", err)
+	}
+	more := len(reqs) > limit
+	if more {
+		reqs = reqs[:limit]
+	}
+	return reqs, more, nil
+}
+
+// matchSQL is the search predicate. SQLite's lower() folds ASCII only, which
+// covers header names, methods and the usual JSON keys; see the README. The
+// needle is folded the same way (foldASCII), or a query with a non-ASCII
+// capital could never match, not even its exact text.
+const matchSQL = `(instr(lower(method || ' ' || path || '?' || query), ?) > 0
+	OR instr(lower(headers), ?) > 0
+	OR instr(lower(CAST(body AS TEXT)), ?) > 0)`
+
+func matchArgs(q string) []any {
+	l := foldASCII(q)
+	// Headers are stored as JSON, so match the JSON-escaped form of the needle.
+	j, _ := json.Marshal(l)
+	hj := strings.TrimSuffix(strings.TrimPrefix(string(j), `"`), `"`)
+	return []any{l, hj, l}
+}
+
+// Matches reports whether r matches the search query q, by the same rule as
+// ListOptions.Query; it lets live filters agree with stored searches.
+func (r *Request) Matches(q string) bool {
+	if q == "" {
+		return true
+	}
+	l := foldASCII(q)
+	if strings.Contains(foldASCII(r.Method+" "+r.Path+"?"+r.Query), l) {
+		return true
+	}
+	for name, vs := range r.Header {
+		if strings.Contains(foldASCII(name), l) {
+			return true
+		}
+		for _, v := range vs {
+			if strings.Contains(foldASCII(v), l) {
+				return true
+			}
+		}
+	}
+	return strings.Contains(foldASCII(string(r.Body)), l)
+}
+
+// foldASCII lower-cases ASCII letters only and leaves every other byte as it
+// is, exactly like SQLite's built-in lower(); strings.ToLower would also fold
+// non-ASCII letters and rewrite invalid UTF-8, so Go and SQL would disagree.
+func foldASCII(s string) string {
+	i := strings.IndexFunc(s, func(c rune) bool { return 'A' <= c && c <= 'Z' })
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// querier is what the read helpers need: the reader pool or a read
+// transaction on it.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (db *DB) queryRequests(ctx context.Context, q string, withBody bool, args ...any) ([]*Request, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var reqs []*Request
+	for rows.Next() {
+		r, err := scanRequest(rows, withBody)
+		if err != nil {
+			return nil, err
+		}
+		reqs = append(reqs, r)
+	}
+	return reqs, rows.Err()
+}
+
+// RequestsAfter returns up to limit whole requests of a bin with seq > after,
+// oldest first: the backlog of a resuming live stream. A limit of 0 or less
+// means 100.
+func (db *DB) RequestsAfter(ctx context.Context, binID string, after int64, limit int) ([]*Request, error) {
+	if limit <= 0 {
+		// SQLite reads a negative LIMIT as "no limit": a whole bin of
+		// 10 MiB bodies would be read into memory at once.
+		limit = 100
+	}
+	reqs, err := db.queryRequests(ctx, `SELECT `+summaryColumns+`, body FROM requests
+		WHERE bin_id = ? AND seq > ? ORDER BY seq LIMIT ?`, true, binID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("requests after %d: %w", after, err)
+	}
+	return reqs, nil
+}
+
+// Request returns one whole request with its forwarding history, or ErrNotFound.
+func (db *DB) Request(ctx context.Context, binID string, seq int64) (*Request, error) {
+	// One read transaction, so the request, its history and its delivery
+	// come from the same snapshot even while they are being written.
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("get request: %w", err)
+	}
+	defer tx.Rollback()
+	row := tx.QueryRowContext(ctx, `SELECT `+summaryColumns+`, body FROM requests WHERE bin_id = ? AND seq = ?`, binID, seq)
+	r, err := scanRequest(row, true)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("request %s: %w", RequestID(seq), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get request: %w", err)
+	}
+	if r.Forwards, err = forwards(ctx, tx, r.pk); err != nil {
+		return nil, err
+	}
+	if r.Delivery, err = delivery(ctx, tx, r.pk); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DeleteRequest deletes one request, or returns ErrNotFound.
+func (db *DB) DeleteRequest(ctx context.Context, binID string, seq int64) error {
+	err := db.write(ctx, func(t *wtx) error {
+		res, err := t.exec(`DELETE FROM requests WHERE bin_id = ? AND seq = ?`, binID, seq)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("delete request %s: %w", RequestID(seq), err)
+	}
+	return nil
+}
+
+// ClearRequests deletes every request of a bin captured before the call, in
+// small transactions, or returns ErrNotFound.
+func (db *DB) ClearRequests(ctx context.Context, binID string) error {
+	// Bound the work by the newest seq now: under a steady stream of
+	// captures, "until a batch comes back short" might never end.
+	b, err := db.Bin(ctx, binID)
+	if err != nil {
+		return fmt.Errorf("clear bin: %w", err)
+	}
+	for {
+		n, err := db.deleteOldest(ctx, binID, b.Seq, 0)
+		if err != nil {
+			return fmt.Errorf("clear bin %s: %w", binID, err)
+		}
+		if n < deleteBatch {
+			return nil
+		}
+	}
+}
+
+// deleteOldest deletes up to deleteBatch of a bin's requests with
+// seq <= upTo, oldest first, in one transaction. With idleBefore > 0 it
+// deletes nothing unless the bin was last active before that unix ms time,
+// checked in the same transaction: a bin that retention is emptying keeps
+// its history when a capture wakes it up halfway.
+func (db *DB) deleteOldest(ctx context.Context, binID string, upTo, idleBefore int64) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(t *wtx) error {
+		n = 0
+		if idleBefore > 0 {
+			var idle bool
+			err := t.QueryRowContext(t.ctx, `SELECT last_active_at < ? FROM bins WHERE id = ?`, idleBefore, binID).Scan(&idle)
+			if isNoRows(err) || (err == nil && !idle) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		res, err := t.exec(`DELETE FROM requests WHERE pk IN
+			(SELECT pk FROM requests WHERE bin_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`, binID, upTo, deleteBatch)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	}, nil)
+	return n, err
+}
+
+// requestPK finds the internal key of a request.
+func (db *DB) requestPK(ctx context.Context, binID string, seq int64) (int64, error) {
+	var pk int64
+	err := db.r.QueryRowContext(ctx, `SELECT pk FROM requests WHERE bin_id = ? AND seq = ?`, binID, seq).Scan(&pk)
+	if isNoRows(err) {
+		return 0, fmt.Errorf("request %s: %w", RequestID(seq), ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find request %s: %w", RequestID(seq), err)
+	}
+	return pk, nil
+}

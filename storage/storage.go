@@ -1,0 +1,258 @@
+// Package storage keeps bins and their captured requests in SQLite.
+//
+// All SQL of tailhook lives here. Writes go through one goroutine that
+// group-commits whatever is queued into one transaction, so many concurrent
+// captures share one fsync while each is still acknowledged only after its
+// commit. Reads use a separate pool of read-only connections.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+)
+
+// Errors callers can test for with errors.Is.
+var (
+	// ErrNotFound is returned when a bin, request or share does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrClosed is returned by writes submitted after Close began.
+	ErrClosed = errors.New("database closed")
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options tune a DB. The zero value is usable.
+type Options struct {
+	// Now is the clock; tests inject a fake one. Defaults to time.Now.
+	Now func() time.Time
+	// MaxRequests is how many requests a bin keeps; older ones are pruned.
+	// 0 means no limit.
+	MaxRequests int64
+	// Retention deletes bins idle for longer. 0 means never.
+	Retention time.Duration
+	// PruneEvery is how often the pruner looks for work. Defaults to 30 s.
+	PruneEvery time.Duration
+	// AfterCapture is called from the writer goroutine after each commit, once
+	// per captured request, in commit (and so per-bin seq) order, and before
+	// that Capture returns. It must not block: it runs on the write path.
+	AfterCapture func(*Request)
+	// Log receives background errors (pruning). Defaults to slog.Default().
+	Log *slog.Logger
+}
+
+// DB is tailhook's database: one writer connection owned by one goroutine, and
+// a pool of readers on the same file.
+type DB struct {
+	path string
+	w    *sql.DB // exactly one connection, used only by the writer goroutine
+	r    *sql.DB // read-only pool
+	opts Options
+	log  *slog.Logger
+
+	ops     chan *op
+	closing chan struct{}
+	wg      sync.WaitGroup
+	closed  atomic.Bool
+	mu      sync.RWMutex // held for reading while submitting, so Close can wait for submitters
+
+	closeOnce sync.Once
+	closeErr  error
+
+	stmts writerStmts
+	stats Stats
+}
+
+// Stats are counters about the write path, for metrics and benchmarks.
+type Stats struct {
+	Commits    atomic.Int64 // transactions committed
+	Ops        atomic.Int64 // operations committed
+	Captures   atomic.Int64 // requests captured
+	CommitNano atomic.Int64 // total time spent in commits
+	MaxBatch   atomic.Int64 // largest batch so far
+}
+
+// Open opens (creating if needed) the database at path, applies pending
+// migrations and starts the writer and the pruner.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.PruneEvery <= 0 {
+		opts.PruneEvery = 30 * time.Second
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	// The DSN comes from our own code, but be strict anyway: a pragma typo
+	// should fail loudly, not be ignored.
+	sqlite.StrictPragmas(true)
+
+	db := &DB{path: path, opts: opts, log: opts.Log, ops: make(chan *op, 1024), closing: make(chan struct{})}
+	var err error
+	// busy_timeout comes first so that the pragmas after it already wait for
+	// locks instead of failing. synchronous=FULL: a 2xx to a webhook sender
+	// means the request survives power loss; group commit makes it affordable.
+	// _txlock=immediate: the writer takes the write lock at BEGIN, so it never
+	// hits SQLITE_BUSY_SNAPSHOT upgrading a read transaction.
+	db.w, err = sql.Open("sqlite", dsn(path, "_txlock=immediate",
+		"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)",
+		"journal_size_limit(67108864)"))
+	if err != nil {
+		return nil, fmt.Errorf("open writer: %w", err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	if err := db.w.PingContext(ctx); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	// query_only rather than mode=ro: a read-only open cannot create the WAL
+	// index, and the writer already created the file.
+	db.r, err = sql.Open("sqlite", dsn(path, "", "busy_timeout(10000)", "foreign_keys(1)", "query_only(1)"))
+	if err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open readers: %w", err)
+	}
+	n := max(4, runtime.NumCPU())
+	db.r.SetMaxOpenConns(n)
+	db.r.SetMaxIdleConns(n)
+	if err := db.prepare(ctx); err != nil {
+		db.w.Close()
+		db.r.Close()
+		return nil, err
+	}
+	db.wg.Add(2)
+	go db.writer()
+	go db.pruner()
+	return db, nil
+}
+
+func dsn(path, extra string, pragmas ...string) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	// The driver decodes the query with net/url, so escaping is safe.
+	s := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	if extra != "" {
+		s += "&" + extra
+	}
+	return s
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Stats returns the write-path counters.
+func (db *DB) Stats() *Stats { return &db.stats }
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the pruner, lets the writer finish everything already queued,
+// and closes the database. Writes submitted after Close get ErrClosed. Every
+// call returns once the database is closed, with the same result.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() { db.closeErr = db.close() })
+	return db.closeErr
+}
+
+func (db *DB) close() error {
+	db.closed.Store(true)
+	db.mu.Lock() // waits for submitters that are enqueuing right now
+	close(db.closing)
+	db.mu.Unlock()
+	db.wg.Wait()
+	db.stmts.close()
+	// A final checkpoint keeps the -wal file small for the next start.
+	_, _ = db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.applyMigration(ctx, conn, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMigration applies one migration unless it already was. The check is
+// inside the (immediate) transaction, so two processes opening the same new
+// file cannot both apply it.
+func (db *DB) applyMigration(ctx context.Context, conn *sql.Conn, name string) error {
+	base := filepath.Base(name)
+	src, err := migrationFS.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("read migration %s: %w", base, err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration %s: %w", base, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, base).Scan(&n); err != nil {
+		return fmt.Errorf("check migration %s: %w", base, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, string(src)); err != nil {
+		return fmt.Errorf("apply migration %s: %w", base, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, db.opts.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("record migration %s: %w", base, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migration %s: %w", base, err)
+	}
+	return nil
+}
