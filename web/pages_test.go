@@ -470,7 +470,7 @@ func TestResponseSettingsPanel(t *testing.T) {
 	doc, _ := a.page(owner, "/bins/"+binID, http.StatusOK)
 	f := doc.Find("#response-form")
 	for name, want := range map[string]string{"status": "201", "delay_ms": "5", "sequence": "500x3"} {
-		if got := f.Find(`input[name="` + name + `"]`).AttrOr("value", ""); got != want {
+		if got := f.Find(`input[name="`+name+`"]`).AttrOr("value", ""); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
@@ -481,4 +481,3 @@ func TestResponseSettingsPanel(t *testing.T) {
 		t.Errorf("body = %q", got)
 	}
 }
-
