@@ -444,3 +444,109 @@ func TestAutoForwardSurvivesRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRelayEndToEnd runs the real binary as server and as relay, restarts the
+// server while the relay runs, and checks that every request reaches the
+// target exactly once, in order, including those captured while the relay
+// was disconnected; Ctrl-C ends the relay with status 0.
+func TestRelayEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+string(b))
+		mu.Unlock()
+		w.WriteHeader(204)
+	}))
+	defer target.Close()
+	received := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
+	waitCount := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for len(received()) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("target got %d of %d: %q", len(received()), n, received())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	dbPath := filepath.Join(t.TempDir(), "relay.db")
+	addr := freeAddr(t)
+	base := "http://" + addr
+	server := startBinary(t, "serve", "--addr", addr, "--db", dbPath)
+	waitHealthy(t, base)
+	bin := createBin(t, base)
+
+	binPath, _ := buildOnce()
+	var out safeBuffer
+	relay := exec.Command(binPath, "relay", base+"/bins/"+bin.ID, "--to", target.URL+"/local", "--token", bin.Token)
+	relay.Stdout = &out
+	relay.Stderr = &out
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { relay.Process.Kill(); relay.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "connected") {
+		if time.Now().After(deadline) {
+			t.Fatalf("relay never connected: %s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	capture := func(i int) {
+		t.Helper()
+		res, err := http.Post(fmt.Sprintf("%s/b/%s/hook/%d?i=%d", base, bin.ID, i, i), "text/plain", strings.NewReader(fmt.Sprint("body", i)))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("capture %d: %v", i, err)
+		}
+		res.Body.Close()
+	}
+	for i := 1; i <= 3; i++ {
+		capture(i)
+	}
+	waitCount(3)
+
+	// Restart the server on the same address and database; capture while the
+	// relay is still reconnecting.
+	server.Process.Signal(syscall.SIGTERM)
+	server.Wait()
+	startBinary(t, "serve", "--addr", addr, "--db", dbPath)
+	waitHealthy(t, base)
+	for i := 4; i <= 6; i++ {
+		capture(i)
+	}
+	waitCount(6)
+	time.Sleep(300 * time.Millisecond) // room for a duplicate to show up
+	var want []string
+	for i := 1; i <= 6; i++ {
+		want = append(want, fmt.Sprintf("POST /local/hook/%d?i=%d body%d", i, i, i))
+	}
+	if strings.Join(received(), "\n") != strings.Join(want, "\n") {
+		t.Fatalf("target got:\n%s\nwant:\n%s", strings.Join(received(), "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(out.String(), "POST /hook/1") || !strings.Contains(out.String(), "→ 204") {
+		t.Errorf("relay output lacks per-request lines:\n%s", out.String())
+	}
+	relay.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- relay.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("relay exit after Ctrl-C: %v\n%s", err, out.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("relay did not exit on Ctrl-C")
+	}
+}
