@@ -222,7 +222,7 @@ func TestScreenshots(t *testing.T) {
 					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
 				return err
 			}),
-			chromedp.EmulateViewport(1280, 860),
+			chromedp.EmulateViewport(1280, 1040),
 			chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.req.new').forEach(r => r.classList.remove('new')); window.scrollTo(0, 0)`),
 			chromedp.Sleep(300*time.Millisecond),
 			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -236,5 +236,29 @@ func TestScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("wrote %s (%d KiB)", out, len(png)/1024)
+	}
+	if os.Getenv("TAILHOOK_SCREENSHOTS") != "all" {
+		return
+	}
+	// For review only: the phone layout and the landing page.
+	for name, url := range map[string]string{"mobile": "", "home": a.ts.URL + "/"} {
+		var png []byte
+		w, h := int64(360), int64(1400)
+		if name == "home" {
+			w, h = 1280, 800
+		}
+		actions := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(w, h)}
+		if url != "" {
+			actions = append(actions, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#new-bin")))
+		}
+		actions = append(actions, chromedp.Sleep(300*time.Millisecond), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			var err error
+			png, err = chromedp.CaptureScreenshot()(ctx, tg)
+			return err
+		}))
+		step(t, ctx, 10*time.Second, "screenshot "+name, actions...)
+		out := filepath.Join(os.TempDir(), "tailhook-"+name+".png")
+		os.WriteFile(out, png, 0o644)
+		t.Logf("wrote %s", out)
 	}
 }
