@@ -92,8 +92,21 @@ func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "Internal error; the server log has details.", http.StatusInternalServerError)
 }
 
+// renewSession pushes a known browser's cookie expiry forward, so a bin in
+// use is not lost to an expired session. Strangers get no cookie.
+func (s *Server) renewSession(w http.ResponseWriter, r *http.Request) string {
+	id := s.session.browserID(r)
+	if id == "" {
+		return ""
+	}
+	if _, err := s.session.ensureBrowserID(w, r, s.isTLS(r)); err != nil {
+		s.log.Warn("renew session", "error", err)
+	}
+	return id
+}
+
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	bins, err := s.db.BinsByOwner(r.Context(), s.session.browserID(r))
+	bins, err := s.db.BinsByOwner(r.Context(), s.renewSession(w, r))
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
@@ -134,6 +147,7 @@ func (s *Server) handleInspector(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
+	s.renewSession(w, r)
 	now := time.Now()
 	list, err := s.listView(r, bin.ID, now)
 	if err != nil {
