@@ -29,6 +29,9 @@ func (db *DB) pruner() {
 			if _, err := db.Prune(ctx); err != nil && ctx.Err() == nil {
 				db.log.Error("prune", "error", err)
 			}
+			if _, err := db.PruneShares(ctx); err != nil && ctx.Err() == nil {
+				db.log.Error("prune shares", "error", err)
+			}
 			cancel()
 		}
 	}

@@ -80,6 +80,10 @@ type Captured struct {
 	// Served counts the bin's answers since its response was last set,
 	// including this one: it picks the step of a scripted sequence.
 	Served int64
+	// Response is the bin's configured answer as it was in the capture's own
+	// transaction (nil: the default), so a concurrent change cannot pair a
+	// new response with an old count.
+	Response *Response
 }
 
 // Capture stores a request durably: it returns only after the transaction
@@ -117,14 +121,17 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		r.Body = []byte{}
 	}
 	body := r.Body
-	var served int64
+	var (
+		served   int64
+		response string
+	)
 	err = db.write(ctx, func(t *wtx) error {
 		if r.ReceivedAt.IsZero() {
 			r.ReceivedAt = t.now
 		}
 		// Stored as unix µs: truncate now so the live copy equals the stored one.
 		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
-		err := t.stmt(db.stmts.nextSeq).QueryRowContext(t.ctx, t.now.UnixMilli(), r.BinID).Scan(&r.Seq, &served)
+		err := t.stmt(db.stmts.nextSeq).QueryRowContext(t.ctx, t.now.UnixMilli(), r.BinID).Scan(&r.Seq, &served, &response)
 		if isNoRows(err) {
 			return ErrNotFound
 		}
@@ -163,7 +170,14 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 	if err != nil {
 		return Captured{}, fmt.Errorf("capture to bin %s: %w", r.BinID, err)
 	}
-	return Captured{Request: r, Served: served}, nil
+	c2 := Captured{Request: r, Served: served}
+	if response != "" {
+		c2.Response = new(Response)
+		if err := json.Unmarshal([]byte(response), c2.Response); err != nil {
+			return Captured{}, fmt.Errorf("decode response of bin %s: %w", r.BinID, err)
+		}
+	}
+	return c2, nil
 }
 
 // encodeHeader stores a header as a JSON object of arrays, which keeps it

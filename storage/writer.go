@@ -192,7 +192,7 @@ func (db *DB) prepare(ctx context.Context) error {
 	// RETURNING must name exactly what Capture scans: database/sql refuses
 	// a Scan with fewer destinations than columns.
 	db.stmts.nextSeq = prep(db.w, `UPDATE bins SET seq = seq + 1, served = served + 1, last_active_at = ?
-		WHERE id = ? RETURNING seq, served`)
+		WHERE id = ? RETURNING seq, served, response`)
 	db.stmts.insert = prep(db.w, `INSERT INTO requests
 		(bin_id, seq, method, path, query, headers, size, truncated, remote_addr, proto, tls, received_at, verdict, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)

@@ -118,7 +118,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 			"request body over the "+formatSize(s.cfg.MaxBody)+" limit; stored without its body as "+req.ID)
 		return
 	}
-	s.answer(w, r, &bin, captured)
+	s.answer(w, r, captured)
 }
 
 // store checks the request's signature, queues its auto-forward and stores
@@ -143,8 +143,8 @@ func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Reque
 }
 
 // answer writes the bin's configured (or the default) response.
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, bin *storage.Bin, c storage.Captured) {
-	if bin.Response == nil {
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, c storage.Captured) {
+	if c.Response == nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
@@ -152,7 +152,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, bin *storage.Bin
 		}
 		return
 	}
-	a := bin.Response.Pick(c.Served)
+	a := c.Response.Pick(c.Served)
 	if d := min(a.Delay, maxResponseDelay); d > 0 {
 		t := time.NewTimer(d)
 		select {
