@@ -550,3 +550,46 @@ func TestRelayEndToEnd(t *testing.T) {
 		t.Fatal("relay did not exit on Ctrl-C")
 	}
 }
+
+// TestHeaderLimits checks the real server's limits: headers over 1 MiB get
+// 431, and a sender that trickles its headers is cut off after 10 s.
+func TestHeaderLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 10 s header timeout")
+	}
+	t.Parallel()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--db", filepath.Join(t.TempDir(), "h.db")}, noEnv, io.Discard, io.Discard)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	waitHealthy(t, "http://"+addr)
+	bin := createBin(t, "http://"+addr)
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /b/%s HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", bin.ID, strings.Repeat("a", 1<<20+8192))
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, _ := io.ReadAll(io.LimitReader(conn, 64))
+	if !strings.HasPrefix(string(line), "HTTP/1.1 431") {
+		t.Errorf("huge headers: got %q, want 431", line)
+	}
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	start := time.Now()
+	fmt.Fprintf(slow, "POST /b/%s HTTP/1.1\r\nHost: x\r\n", bin.ID) // never finished
+	slow.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = io.ReadAll(slow)
+	if elapsed := time.Since(start); err != nil || elapsed < 9*time.Second || elapsed > 15*time.Second {
+		t.Errorf("slow headers: connection ended after %v (err %v), want about 10 s", elapsed, err)
+	}
+}
