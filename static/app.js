@@ -1,6 +1,9 @@
-// tailhook pages: live list, details without reloads, copy buttons, j/k.
+// tailhook pages: live list, details without reloads, copy buttons, j/k,
+// the filter, settings panels and the request tools.
 // Loaded from our origin only; no inline script anywhere. Every piece of HTML
-// inserted here was rendered and escaped by the server.
+// inserted here was rendered and escaped by the server; whatever this script
+// builds from JSON (forward results, verdicts, share links) is set with
+// textContent only.
 (function () {
   'use strict';
 
@@ -50,6 +53,64 @@
   }
   setInterval(refreshTimes, 15000);
 
+  // --- small DOM and API helpers --------------------------------------------
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  // api sends JSON and resolves with the decoded answer; it rejects with the
+  // server's own message ({"error": …}) when there is one.
+  function api(method, url, body) {
+    return fetch(url, {
+      method: method, credentials: 'same-origin',
+      headers: body !== undefined ? { 'Content-Type': 'application/json' } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined
+    }).then(function (r) {
+      if (r.status === 204) return null;
+      return r.text().then(function (t) {
+        var j = null;
+        try { j = t ? JSON.parse(t) : null; } catch (e) { j = null; }
+        if (!r.ok) throw new Error((j && j.error) || ('HTTP ' + r.status));
+        return j;
+      });
+    });
+  }
+  function note(form, text) {
+    var n = form && $('.form-status', form);
+    if (n) n.textContent = text;
+  }
+  // headerLines reads "Name: value" lines; "Name:" alone maps to null.
+  function headerLines(text, empty) {
+    var out = {};
+    text.split('\n').forEach(function (line) {
+      var i = line.indexOf(':');
+      if (i <= 0) return;
+      var k = line.slice(0, i).trim(), v = line.slice(i + 1).trim();
+      if (v === '' && empty !== undefined) { out[k] = empty; return; }
+      if (Object.prototype.hasOwnProperty.call(out, k) && out[k] !== null) {
+        out[k] = [].concat(out[k], v);
+      } else {
+        out[k] = v;
+      }
+    });
+    return out;
+  }
+
+  // --- copy as cURL: one builder, the API's ---------------------------------
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest('[data-curl]');
+    if (!b) return;
+    var label = b.textContent;
+    fetch(b.getAttribute('data-curl'), { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
+      .then(copyText)
+      .then(function () { b.textContent = 'Copied'; })
+      .catch(function (err) { b.textContent = 'Copy failed: ' + err.message; })
+      .then(function () { setTimeout(function () { b.textContent = label; }, 1500); });
+  });
+
   var insp = $('#inspector');
   if (!insp) return;
   var list = $('#request-list');
@@ -72,21 +133,46 @@
 
   // --- live stream -------------------------------------------------------
   // EventSource reconnects by itself and sends Last-Event-ID; the server
-  // replays whatever was captured meanwhile, so the list has no gaps.
-  var es = new EventSource(insp.getAttribute('data-stream'));
-  es.addEventListener('open', function () { setStatus('live'); });
-  es.addEventListener('error', function () {
-    setStatus(es.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting');
-  });
-  es.addEventListener('request', function (ev) {
-    var row = html(ev.data).firstElementChild;
-    if (!row || rowOf(row.getAttribute('data-request-id'))) return;
-    row.classList.add('new');
-    list.insertBefore(row, list.firstElementChild);
-    empty.hidden = true;
-    if (!$('[data-detail-id]', detail)) select(row, false);
-  });
-  window.addEventListener('pagehide', function () { es.close(); });
+  // replays whatever was captured meanwhile, so the list has no gaps. The
+  // stream carries the list's filter: a new filter is a new stream.
+  var streamBase = insp.getAttribute('data-stream').split('?')[0];
+  var es = null;
+  // updates holds row-updates that came before their row.
+  var updates = {};
+  function connect(url) {
+    if (es) es.close();
+    setStatus('connecting');
+    var me = new EventSource(url);
+    es = me;
+    me.addEventListener('open', function () { if (es === me) setStatus('live'); });
+    me.addEventListener('error', function () {
+      if (es === me) setStatus(me.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting');
+    });
+    me.addEventListener('request', function (ev) {
+      var row = html(ev.data).firstElementChild;
+      if (!row) return;
+      var id = row.getAttribute('data-request-id');
+      if (rowOf(id)) return;
+      if (updates[id]) { row = updates[id]; delete updates[id]; }
+      row.classList.add('new');
+      list.insertBefore(row, list.firstElementChild);
+      empty.hidden = true;
+      if (!$('[data-detail-id]', detail)) select(row, false);
+    });
+    me.addEventListener('row-update', function (ev) {
+      var row = html(ev.data).firstElementChild;
+      if (!row) return;
+      var id = row.getAttribute('data-request-id');
+      var old = rowOf(id);
+      if (!old) { updates[id] = row; return; }
+      if (old.hasAttribute('aria-current')) row.setAttribute('aria-current', 'true');
+      old.replaceWith(row);
+      var open = $('[data-detail-id]', detail);
+      if (open && open.getAttribute('data-detail-id') === id) refreshForwarding(row);
+    });
+  }
+  connect(insp.getAttribute('data-stream'));
+  window.addEventListener('pagehide', function () { if (es) es.close(); });
 
   // --- selection and details ---------------------------------------------
   var pending = null;
@@ -122,6 +208,74 @@
     if (next !== cur) select(rows[next], true);
     e.preventDefault();
   });
+
+  // --- filter: narrows the list and the live stream ------------------------
+  var filter = $('#filter');
+  function exportLinks(q) {
+    $$('[data-export]').forEach(function (a) {
+      var u = a.getAttribute('href').split('?')[0];
+      a.setAttribute('href', q ? u + '?q=' + encodeURIComponent(q) : u);
+    });
+  }
+  function setEmptyText(q) {
+    empty.textContent = empty.getAttribute(q ? 'data-filtered-text' : 'data-empty-text');
+  }
+  var filterTimer = null, filterReq = null, filterValue = filter ? filter.value.trim() : '';
+  function applyFilter() {
+    var q = filter.value.trim();
+    if (q === filterValue) return;
+    filterValue = q;
+    if (filterReq) filterReq.abort();
+    filterReq = new AbortController();
+    var u = filter.getAttribute('data-rows') + (q ? '?q=' + encodeURIComponent(q) : '');
+    fetch(u, { credentials: 'same-origin', signal: filterReq.signal })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
+      .then(function (text) {
+        var frag = html(text);
+        var rows = frag.querySelector('ol');
+        var selected = $('.req[aria-current]', list);
+        var selID = selected && selected.getAttribute('data-request-id');
+        list.replaceChildren.apply(list, Array.prototype.slice.call(rows.children));
+        var cur = selID && rowOf(selID);
+        if (cur) cur.setAttribute('aria-current', 'true');
+        updates = {};
+        var old = $('#older');
+        var next = frag.querySelector('#older');
+        if (old && next) old.replaceWith(next);
+        else if (old) old.remove();
+        else if (next) empty.after(next);
+        empty.hidden = list.children.length > 0;
+        setEmptyText(q);
+        exportLinks(q);
+        var page = new URL(location.href);
+        if (q) page.searchParams.set('q', q); else page.searchParams.delete('q');
+        history.replaceState(null, '', page.pathname + page.search);
+        var s = streamBase + '?last_event_id=' + encodeURIComponent(rows.getAttribute('data-last-seq') || '0');
+        connect(q ? s + '&q=' + encodeURIComponent(q) : s);
+      })
+      .catch(function (err) { if (err.name !== 'AbortError') setStatus('offline'); });
+  }
+  if (filter) {
+    filter.addEventListener('input', function () {
+      clearTimeout(filterTimer);
+      filterTimer = setTimeout(applyFilter, 250);
+    });
+    filter.form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      clearTimeout(filterTimer);
+      applyFilter();
+    });
+    filter.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') { filter.value = ''; clearTimeout(filterTimer); applyFilter(); filter.blur(); }
+    });
+    document.addEventListener('keydown', function (e) {
+      if (e.key !== '/' || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.target.closest('input, textarea, select, [contenteditable]')) return;
+      e.preventDefault();
+      filter.focus();
+      filter.select();
+    });
+  }
 
   // --- load older ----------------------------------------------------------
   insp.addEventListener('click', function (e) {
@@ -182,6 +336,301 @@
       }).catch(function (err) { alert('Could not clear: ' + err.message); });
     }
   });
+
+  // --- request tools: forward, verify, delivery ----------------------------
+  // refreshForwarding re-reads a request's details and swaps in its
+  // forwarding sections, leaving the forms (and a shown result) alone.
+  function refreshForwarding(row) {
+    var a = row && $('a', row);
+    if (!a) return;
+    var id = row.getAttribute('data-request-id');
+    fetch(a.getAttribute('data-detail'), { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (text) {
+        var fresh = html(text);
+        var open = $('[data-detail-id]', detail);
+        if (!open || open.getAttribute('data-detail-id') !== id) return;
+        var hist = $('#forwards-' + id, detail);
+        var newHist = fresh.querySelector('#forwards-' + id);
+        if (hist && newHist) hist.replaceWith(newHist);
+        var dl = $('#delivery-' + id, detail);
+        var newDl = fresh.querySelector('#delivery-' + id);
+        if (dl && newDl) dl.replaceWith(newDl);
+        else if (dl) dl.remove();
+        else if (newDl && newHist) newHist.before(newDl);
+        refreshTimes();
+      })
+      .catch(function () {});
+  }
+  function selectedRow() { return $('.req[aria-current]', list); }
+
+  function renderForward(box, j) {
+    box.replaceChildren();
+    var head = el('p', 'result-head');
+    if (j.error) head.append(el('span', 'tag tag-bad', j.error));
+    else head.append(el('span', 'tag ' + (j.status < 400 ? 'tag-ok' : 'tag-bad'), j.status));
+    head.append(el('span', 'muted small', ' ' + j.duration_ms + ' ms · ' + j.url));
+    box.append(head);
+    var names = Object.keys(j.headers || {}).sort();
+    if (names.length) {
+      var wrap = el('div', 'table-wrap');
+      var t = el('table', 'fields');
+      var tb = el('tbody');
+      names.forEach(function (n) {
+        j.headers[n].forEach(function (v) {
+          var tr = el('tr');
+          var th = el('th', '', n);
+          th.setAttribute('scope', 'row');
+          tr.append(th, el('td', '', v));
+          tb.append(tr);
+        });
+      });
+      t.append(tb);
+      wrap.append(t);
+      box.append(wrap);
+    }
+    if (j.body !== null && j.body !== undefined && j.body !== '') {
+      box.append(el('pre', 'code', j.body));
+    } else if (j.body_base64) {
+      box.append(el('p', 'muted small', 'Binary response body, ' + Math.floor(j.body_base64.length * 3 / 4) + ' bytes.'));
+    }
+    if (j.body_truncated) box.append(el('p', 'muted small', 'Only the start of the response body was kept.'));
+    box.hidden = false;
+  }
+
+  function seconds(f) {
+    return (Math.round(f * 10) / 10) + ' s';
+  }
+  function renderVerdict(box, v) {
+    box.replaceChildren();
+    var d = v.details || {};
+    var sec = el('div', 'verdict ' + (v.valid ? 'verdict-ok' : 'verdict-bad'));
+    sec.setAttribute('data-verdict', v.valid ? 'valid' : 'invalid');
+    var head = el('p', 'verdict-head');
+    head.append(el('span', 'tag ' + (v.valid ? 'tag-ok' : 'tag-bad'), v.valid ? 'valid' : 'invalid'), ' ',
+      el('span', 'mono', v.provider), ' ', el('span', 'verdict-reason', v.reason));
+    sec.append(head);
+    var dl = el('dl', 'kv');
+    function row(label, value, cls) {
+      if (value === undefined || value === null || value === '' || value === 0) return;
+      var dd = el('dd', cls || '');
+      if (value instanceof Node) dd.append(value); else dd.textContent = String(value);
+      dl.append(el('dt', '', label), dd);
+    }
+    row('Read from', d.header, 'mono');
+    row('Received', d.received, 'mono');
+    row('Expected', d.expected, 'mono');
+    row('Matched form', d.variant);
+    if (d.timestamp) {
+      var drift = '';
+      if (typeof d.drift_seconds === 'number') {
+        drift = d.drift_seconds >= 0 ? seconds(d.drift_seconds) + ' old' : seconds(-d.drift_seconds) + ' in the future';
+        if (typeof d.tolerance_seconds === 'number') drift += ' (tolerance ' + seconds(d.tolerance_seconds) + ')';
+      }
+      row('Timestamp', d.timestamp + (drift ? ' · ' + drift : ''), 'mono');
+    }
+    if (d.matched_secret) row('Matched secret', 'line ' + d.matched_secret);
+    if (d.signed_preview) row('Signed bytes', el('pre', 'code signed', d.signed_preview));
+    if (dl.children.length) sec.append(dl);
+    if (d.hints && d.hints.length) {
+      var ul = el('ul', 'hints');
+      d.hints.forEach(function (h) { ul.append(el('li', '', h)); });
+      sec.append(ul);
+    }
+    box.append(sec);
+    box.hidden = false;
+  }
+
+  detail.addEventListener('submit', function (e) {
+    var f = e.target;
+    if (f.hasAttribute('data-forward')) {
+      e.preventDefault();
+      var body = { url: f.elements.url.value.trim(), resign: f.elements.resign.checked };
+      var m = f.elements.method.value.trim();
+      if (m) body.method = m;
+      var hs = headerLines(f.elements.headers.value, null);
+      if (Object.keys(hs).length) body.headers = hs;
+      if (f.elements.body.value !== f.elements.body.defaultValue) body.body = f.elements.body.value;
+      note(f, 'Sending…');
+      var box = f.parentElement.querySelector('.forward-result');
+      api('POST', f.getAttribute('data-forward'), body).then(function (j) {
+        note(f, j.error ? 'Could not reach the target.' : 'Done.');
+        renderForward(box, j);
+        refreshForwarding(selectedRow());
+      }).catch(function (err) { note(f, err.message); });
+      return;
+    }
+    if (f.hasAttribute('data-verify')) {
+      e.preventDefault();
+      var provider = f.elements.provider.value;
+      var secret = f.elements.secret.value;
+      var vb = {};
+      f.elements.params.value.split('\n').forEach(function (line) {
+        var i = line.indexOf('=');
+        if (i > 0) vb[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+      });
+      // Nothing typed for the bin's own provider: check with its settings.
+      if (!(secret === '' && Object.keys(vb).length === 0 && provider === f.getAttribute('data-bin-provider'))) {
+        vb.provider = provider;
+        if (secret !== '') vb.secret = secret;
+      }
+      note(f, 'Checking…');
+      api('POST', f.getAttribute('data-verify'), vb).then(function (v) {
+        note(f, '');
+        renderVerdict(f.parentElement.querySelector('.verify-result'), v);
+      }).catch(function (err) { note(f, err.message); });
+    }
+  });
+  detail.addEventListener('click', function (e) {
+    var b = e.target.closest('[data-delivery-action]');
+    if (!b) return;
+    var sec = b.closest('.delivery');
+    note(sec, 'Working…');
+    api('POST', b.getAttribute('data-delivery-action')).then(function () {
+      note(sec, '');
+      refreshForwarding(selectedRow());
+    }).catch(function (err) { note(sec, err.message); });
+  });
+
+  // --- signature panel -----------------------------------------------------
+  var sigForm = $('#signature-form');
+  if (sigForm) {
+    var provSel = sigForm.elements.provider;
+    var showProvider = function () {
+      $$('.provider-params', sigForm).forEach(function (fs) {
+        var on = fs.getAttribute('data-provider') === provSel.value;
+        fs.hidden = !on;
+        fs.disabled = !on;
+      });
+    };
+    provSel.addEventListener('change', showProvider);
+    var params = function () {
+      var out = {};
+      var fs = $('.provider-params[data-provider="' + CSS.escape(provSel.value) + '"]', sigForm);
+      if (!fs) return out;
+      $$('input, textarea', fs).forEach(function (i) {
+        var v = i.hasAttribute('data-secret') ? i.value.trim() : i.value.trim();
+        if (v !== '') out[i.name] = v;
+      });
+      return out;
+    };
+    var saved = function (bin) {
+      var s = bin && bin.signature;
+      var summary = $('#signature-summary');
+      $('[data-signature-remove]', sigForm).hidden = !s;
+      $$('[data-secret]', sigForm).forEach(function (i) { i.value = ''; i.placeholder = ''; });
+      if (!s) { summary.textContent = 'off: captures get no verdict'; return; }
+      var opt = $('option[value="' + CSS.escape(s.provider) + '"]', provSel);
+      var text = opt ? opt.textContent : s.provider;
+      if (s.params && s.params.secret) text += ' · secret ' + s.params.secret;
+      summary.textContent = text;
+      var fs = $('.provider-params[data-provider="' + CSS.escape(s.provider) + '"]', sigForm);
+      $$('[data-secret]', fs).forEach(function (i) {
+        if (s.params && s.params[i.name]) i.placeholder = 'saved: ' + s.params[i.name] + ' (type it again to change settings)';
+      });
+    };
+    sigForm.addEventListener('submit', function (e) {
+      e.preventDefault();
+      if (!provSel.value) { note(sigForm, 'Choose a provider.'); return; }
+      var body = params();
+      body.provider = provSel.value;
+      note(sigForm, 'Saving…');
+      api('PUT', sigForm.getAttribute('data-url'), body).then(function (bin) {
+        saved(bin);
+        note(sigForm, 'Saved. New captures get a verdict.');
+      }).catch(function (err) { note(sigForm, err.message); });
+    });
+    $('[data-signature-remove]', sigForm).addEventListener('click', function () {
+      note(sigForm, 'Removing…');
+      api('DELETE', sigForm.getAttribute('data-url')).then(function (bin) {
+        saved(bin);
+        note(sigForm, 'Removed.');
+      }).catch(function (err) { note(sigForm, err.message); });
+    });
+    $('[data-sample]', sigForm).addEventListener('click', function () {
+      if (!provSel.value) { note(sigForm, 'Choose a provider.'); return; }
+      var body = params();
+      body.provider = provSel.value;
+      note(sigForm, 'Sending…');
+      // The new capture arrives through the live stream like any other.
+      api('POST', sigForm.getAttribute('data-samples'), body).then(function (req) {
+        note(sigForm, 'Sent ' + req.method + ' ' + req.path + ' as #' + req.seq + '.');
+      }).catch(function (err) { note(sigForm, err.message); });
+    });
+  }
+
+  // --- auto-forward panel --------------------------------------------------
+  var fwdForm = $('#forwarding-form');
+  if (fwdForm) {
+    var fwdSaved = function (bin) {
+      var f = bin.forwarding;
+      $('#forwarding-summary').textContent = !f.url ? 'off' : f.enabled ? 'on → ' + f.url : 'paused (' + f.url + ')';
+      fwdForm.elements.enabled.checked = f.enabled || !f.url;
+    };
+    fwdForm.addEventListener('submit', function (e) {
+      e.preventDefault();
+      note(fwdForm, 'Saving…');
+      api('PUT', fwdForm.getAttribute('data-url'), {
+        url: fwdForm.elements.url.value.trim(), enabled: fwdForm.elements.enabled.checked
+      }).then(function (bin) { fwdSaved(bin); note(fwdForm, 'Saved.'); })
+        .catch(function (err) { note(fwdForm, err.message); });
+    });
+    $('[data-forwarding-off]', fwdForm).addEventListener('click', function () {
+      note(fwdForm, 'Turning off…');
+      api('DELETE', fwdForm.getAttribute('data-url')).then(function (bin) {
+        fwdSaved(bin);
+        fwdForm.elements.enabled.checked = false;
+        note(fwdForm, 'Auto-forward is off.');
+      }).catch(function (err) { note(fwdForm, err.message); });
+    });
+  }
+
+  // --- share links -----------------------------------------------------------
+  var shareForm = $('#share-form');
+  if (shareForm) {
+    var shareList = $('#share-list');
+    var shareCount = function () {
+      var n = shareList.children.length;
+      $('#share-summary').textContent = n === 0 ? 'none' : n === 1 ? '1 active link' : n + ' active links';
+    };
+    // shareItem builds what the ShareItem component renders.
+    var shareItem = function (s) {
+      var li = el('li');
+      li.setAttribute('data-share-id', s.id);
+      var code = el('code', 'share-url', s.url);
+      code.setAttribute('data-share-url', s.id);
+      var when = el('span', 'muted small', 'expires ');
+      var t = el('time', '', new Date(s.expires_at).toISOString().slice(0, 16).replace('T', ' ') + ' UTC');
+      t.setAttribute('datetime', s.expires_at);
+      when.append(t);
+      var copy = el('button', 'btn btn-sm', 'Copy');
+      copy.type = 'button';
+      copy.setAttribute('data-copy', '[data-share-url="' + s.id + '"]');
+      var revoke = el('button', 'btn btn-sm btn-danger', 'Revoke');
+      revoke.type = 'button';
+      revoke.setAttribute('data-share-revoke', shareForm.getAttribute('data-url') + '/' + encodeURIComponent(s.id));
+      li.append(code, ' ', when, ' ', copy, ' ', revoke);
+      return li;
+    };
+    shareForm.addEventListener('submit', function (e) {
+      e.preventDefault();
+      note(shareForm, 'Creating…');
+      api('POST', shareForm.getAttribute('data-url'), { expires_in: shareForm.elements.expires_in.value }).then(function (s) {
+        shareList.insertBefore(shareItem(s), shareList.firstElementChild);
+        shareCount();
+        note(shareForm, 'Created.');
+      }).catch(function (err) { note(shareForm, err.message); });
+    });
+    shareList.addEventListener('click', function (e) {
+      var b = e.target.closest('[data-share-revoke]');
+      if (!b) return;
+      api('DELETE', b.getAttribute('data-share-revoke')).then(function () {
+        b.closest('li').remove();
+        shareCount();
+        note(shareForm, 'Revoked: the link is a 404 now.');
+      }).catch(function (err) { note(shareForm, err.message); });
+    });
+  }
 
   // --- response settings ---------------------------------------------------
   var form = $('#response-form');

@@ -31,11 +31,7 @@ func (s *Server) automationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/bins/{bin}/shares", s.handleShareList)
 	mux.HandleFunc("DELETE /api/bins/{bin}/shares/{share}", s.handleShareDelete)
 	mux.HandleFunc("GET /api/openapi.json", s.handleOpenAPI)
-
-	// The shared, read-only view. Until the inspector page learns a
-	// read-only mode, it answers JSON.
-	mux.HandleFunc("GET /s/{share}", s.handleSharedList)
-	mux.HandleFunc("GET /s/{share}/requests/{id}", s.handleSharedRequest)
+	// The shared, read-only view is a page: pageRoutes (pages.go).
 }
 
 // waitParams are the wait API's query parameters.
@@ -322,6 +318,8 @@ func (s *Server) handleShareDelete(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
+	// Open shared pages stop at once; reconnecting, they get a 404.
+	s.hub.live.endShare(r.PathValue("share"))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -361,75 +359,4 @@ func (s *Server) shareFail(w http.ResponseWriter, r *http.Request, err error) {
 func sharedHeaders(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Robots-Tag", "noindex, nofollow")
-}
-
-// toSharedRequestJSON is a request as a shared view shows it: no bin id
-// (it is the capture URL, so it would let a viewer add requests), no
-// forwarding targets or delivery state (bin settings, possibly secret).
-func toSharedRequestJSON(req *storage.Request, full bool) requestJSON {
-	j := toRequestJSON(req, full)
-	j.Bin = ""
-	j.Forwards = nil
-	j.Delivery = nil
-	return j
-}
-
-// sharedRequestJSON omits the fields toSharedRequestJSON blanks.
-type sharedRequestJSON struct {
-	requestJSON
-	Bin string `json:"bin,omitempty"`
-}
-
-// handleSharedList is the read-only list of a shared bin: the inspector's
-// data, as JSON, until the page has a read-only mode.
-func (s *Server) handleSharedList(w http.ResponseWriter, r *http.Request) {
-	sharedHeaders(w)
-	sh, bin, err := s.shareFrom(r)
-	if err != nil {
-		s.shareFail(w, r, err)
-		return
-	}
-	opts, err := listOptions(r)
-	if err != nil {
-		s.shareFail(w, r, err)
-		return
-	}
-	reqs, more, err := s.db.ListRequests(r.Context(), bin.ID, opts)
-	if err != nil {
-		s.shareFail(w, r, err)
-		return
-	}
-	out := struct {
-		Name      string              `json:"name"`
-		ExpiresAt string              `json:"expires_at"`
-		Requests  []sharedRequestJSON `json:"requests"`
-		Next      *string             `json:"next"`
-	}{Name: bin.Name, ExpiresAt: sh.ExpiresAt.Format(timeFormat), Requests: make([]sharedRequestJSON, 0, len(reqs))}
-	for _, q := range reqs {
-		out.Requests = append(out.Requests, sharedRequestJSON{requestJSON: toSharedRequestJSON(q, false)})
-	}
-	if more && len(reqs) > 0 {
-		out.Next = &reqs[len(reqs)-1].ID
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) handleSharedRequest(w http.ResponseWriter, r *http.Request) {
-	sharedHeaders(w)
-	_, bin, err := s.shareFrom(r)
-	if err != nil {
-		s.shareFail(w, r, err)
-		return
-	}
-	seq, err := storage.ParseRequestID(r.PathValue("id"))
-	if err != nil {
-		s.shareFail(w, r, err)
-		return
-	}
-	req, err := s.db.Request(r.Context(), bin.ID, seq)
-	if err != nil {
-		s.shareFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, sharedRequestJSON{requestJSON: toSharedRequestJSON(req, true)})
 }

@@ -15,6 +15,14 @@ package web
 //     cut off, and resumes from the database when it reconnects.
 //   - Streams are created when their first client comes and removed when the
 //     last one has left (removing a stream with clients leaks goroutines).
+//   - A stream is one bin seen one way: the API's JSON, the owner's rows, or
+//     a share link's read-only rows, each optionally filtered by a search.
+//     A capture a filter does not match is published as a "skip" event
+//     that moves the client's position without being written, so a
+//     filtered client resumes without re-reading what it skipped.
+//   - A request whose forwarding changed is sent again as "row-update" (the
+//     re-rendered row) or, on the API stream, "forward". These events carry
+//     no id: the client's resume position stays its newest capture.
 
 import (
 	"bytes"
@@ -38,8 +46,10 @@ import (
 type streamKind int
 
 const (
-	apiStream  streamKind = iota // JSON, /api/bins/{bin}/events
-	pageStream                   // rendered rows, for the inspector
+	apiStream    streamKind = iota // JSON, /api/bins/{bin}/events
+	pageStream                     // rendered rows, for the inspector
+	sharedStream                   // rendered read-only rows, for a share link
+	streamKinds                    // how many kinds there are
 )
 
 const (
@@ -70,7 +80,7 @@ const (
 // pages.
 type live struct {
 	log     *slog.Logger
-	servers [2]*sse.Server
+	servers [streamKinds]*sse.Server
 
 	// Tunables, set before the first stream; tests shorten them.
 	writeTimeout time.Duration
@@ -86,13 +96,52 @@ type live struct {
 	queuedBytes atomic.Int64
 	wg          sync.WaitGroup
 
+	// Row updates: requests whose forwarding changed, coalesced.
+	rows     rowHooks
+	watching map[string]*rowWatch // by bin, under mu
+	rowsMu   sync.Mutex
+	changed  map[rowChange]struct{}
+	rowsWake chan struct{}
+
 	// Counters, for tests and metrics.
 	dropped atomic.Int64 // captures whose viewers had to be cut off
 }
 
 type streamKey struct {
-	kind streamKind
-	bin  string
+	kind  streamKind
+	bin   string
+	share string // sharedStream: the link, which renders the rows' links
+	q     string // the search filter, "" for none
+}
+
+// name is the library's stream id; the library only uses it as a key.
+func (k streamKey) name() string { return k.bin + "\x00" + k.share + "\x00" + k.q }
+
+// scope is whose rows the stream renders.
+func (k streamKey) scope() views.Scope {
+	if k.kind == sharedStream {
+		return views.Scope{ShareID: k.share}
+	}
+	return views.Scope{BinID: k.bin}
+}
+
+// rowHooks connect the streams to forwarding changes: load reads a request
+// whole, watch calls fn whenever one of a bin's requests changes.
+type rowHooks struct {
+	load  func(ctx context.Context, binID string, seq int64) (*storage.Request, error)
+	watch func(binID string, fn func(seq int64)) (stop func())
+}
+
+// rowWatch is a bin's subscription to forwarding changes, shared by its
+// streams.
+type rowWatch struct {
+	n    int
+	stop func()
+}
+
+type rowChange struct {
+	bin string
+	seq int64
 }
 
 // streamState is one bin's stream of one kind and its open connections.
@@ -101,20 +150,31 @@ type streamState struct {
 }
 
 func newLive(log *slog.Logger) *live {
-	l := &live{log: log, writeTimeout: liveWriteTimeout, heartbeat: liveHeartbeat, streams: map[streamKey]*streamState{}, queue: make(chan *storage.Request, dispatchQueue)}
+	l := &live{log: log, writeTimeout: liveWriteTimeout, heartbeat: liveHeartbeat, streams: map[streamKey]*streamState{},
+		queue: make(chan *storage.Request, dispatchQueue), watching: map[string]*rowWatch{},
+		changed: map[rowChange]struct{}{}, rowsWake: make(chan struct{}, 1)}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	for i := range l.servers {
 		srv := sse.New()
 		srv.AutoReplay = false // in-memory replay: unbounded, wrong ids, lost on restart
 		srv.AutoStream = false // streams exist only while we count clients on them
 		srv.BufferSize = 64
-		srv.SplitData = streamKind(i) == pageStream
+		srv.SplitData = streamKind(i) != apiStream
 		srv.Headers = map[string]string{"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
 		l.servers[i] = srv
 	}
-	l.wg.Add(1)
+	l.wg.Add(2)
 	go l.dispatch()
+	go l.rowWorker()
 	return l
+}
+
+// setRowHooks connects forwarding changes to the streams; the server calls
+// it once, before serving.
+func (l *live) setRowHooks(h rowHooks) {
+	l.mu.Lock()
+	l.rows = h
+	l.mu.Unlock()
 }
 
 // close ends every stream and stops the dispatcher. Connections end through
@@ -127,10 +187,7 @@ func (l *live) close() {
 // publish hands a committed capture to the viewers of its bin. It never
 // blocks: it runs on the database's writer goroutine.
 func (l *live) publish(r *storage.Request) {
-	l.mu.Lock()
-	watched := l.streams[streamKey{apiStream, r.BinID}] != nil || l.streams[streamKey{pageStream, r.BinID}] != nil
-	l.mu.Unlock()
-	if !watched || l.ctx.Err() != nil {
+	if len(l.keysOf(r.BinID)) == 0 || l.ctx.Err() != nil {
 		// Anyone who connects later reads this request from the database.
 		return
 	}
@@ -153,8 +210,9 @@ func (l *live) publish(r *storage.Request) {
 func (l *live) drop(binID string) {
 	l.dropped.Add(1)
 	l.log.Warn("live: viewers too slow, cutting them off to resume from the database", "bin", binID)
-	l.kick(streamKey{apiStream, binID})
-	l.kick(streamKey{pageStream, binID})
+	for _, k := range l.keysOf(binID) {
+		l.kick(k)
+	}
 }
 
 func (l *live) kick(k streamKey) {
@@ -167,8 +225,37 @@ func (l *live) kick(k streamKey) {
 	}
 }
 
-// dispatch renders each capture once per stream kind and publishes the
-// same bytes to every viewer, in seq order.
+// keysOf lists the streams of a bin.
+func (l *live) keysOf(binID string) []streamKey {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ks []streamKey
+	for k := range l.streams {
+		if k.bin == binID {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// endShare ends the streams of a share link, which was revoked: their
+// clients reconnect and get a 404.
+func (l *live) endShare(shareID string) {
+	l.mu.Lock()
+	var ks []streamKey
+	for k := range l.streams {
+		if k.kind == sharedStream && k.share == shareID {
+			ks = append(ks, k)
+		}
+	}
+	l.mu.Unlock()
+	for _, k := range ks {
+		l.kick(k)
+	}
+}
+
+// dispatch renders each capture once per way of showing it and publishes
+// the same bytes to every viewer, in seq order.
 func (l *live) dispatch() {
 	defer l.wg.Done()
 	for {
@@ -177,32 +264,36 @@ func (l *live) dispatch() {
 			return
 		case r := <-l.queue:
 			l.queuedBytes.Add(-int64(len(r.Body)))
-			for _, kind := range []streamKind{apiStream, pageStream} {
-				l.send(kind, r)
+			rendered := map[streamKey][]byte{} // by kind and share: q does not change a row
+			for _, k := range l.keysOf(r.BinID) {
+				l.send(k, r, rendered)
 			}
 		}
 	}
 }
 
-func (l *live) send(kind streamKind, r *storage.Request) {
-	k := streamKey{kind, r.BinID}
-	l.mu.Lock()
-	watched := l.streams[k] != nil
-	l.mu.Unlock()
-	if !watched {
-		return
+func (l *live) send(k streamKey, r *storage.Request, rendered map[streamKey][]byte) {
+	ev := &sse.Event{ID: []byte(strconv.FormatInt(r.Seq, 10))}
+	if r.Matches(k.q) {
+		rk := streamKey{kind: k.kind, share: k.share}
+		data, ok := rendered[rk]
+		if !ok {
+			var err error
+			if data, err = renderEvent(k, r); err != nil {
+				l.log.Error("live: render event", "bin", r.BinID, "seq", r.Seq, "error", err)
+				l.kick(k)
+				return
+			}
+			rendered[rk] = data
+		}
+		// A fresh Event every time: the library changes the one it is given.
+		ev.Event, ev.Data = []byte("request"), data
+	} else {
+		ev.Event, ev.Data = []byte(skipEvent), []byte("-")
 	}
-	data, err := renderEvent(kind, r)
-	if err != nil {
-		l.log.Error("live: render event", "bin", r.BinID, "seq", r.Seq, "error", err)
-		l.kick(k)
-		return
-	}
-	// A fresh Event every time: the library changes the one it is given.
-	ev := &sse.Event{ID: []byte(strconv.FormatInt(r.Seq, 10)), Event: []byte("request"), Data: data}
 	l.mu.Lock()
 	// Under the lock, so the stream cannot be removed in between.
-	ok := l.streams[k] == nil || l.servers[kind].TryPublish(r.BinID, ev)
+	ok := l.streams[k] == nil || l.servers[k.kind].TryPublish(k.name(), ev)
 	l.mu.Unlock()
 	if !ok {
 		l.dropped.Add(1)
@@ -210,15 +301,24 @@ func (l *live) send(kind streamKind, r *storage.Request) {
 	}
 }
 
+// skipEvent moves a filtered client past a capture it does not show; the
+// client never sees it.
+const skipEvent = "skip"
+
 // renderEvent is the data of a request's event: the contract's JSON on one
 // line, or the row the inspector shows.
-func renderEvent(kind streamKind, r *storage.Request) ([]byte, error) {
-	if kind == apiStream {
+func renderEvent(k streamKey, r *storage.Request) ([]byte, error) {
+	if k.kind == apiStream {
 		// encoding/json escapes line breaks, U+2028 and U+2029: one line.
 		return json.Marshal(toRequestJSON(r, true))
 	}
+	return renderRow(k.scope(), r)
+}
+
+// renderRow is a request's row for the page streams.
+func renderRow(sc views.Scope, r *storage.Request) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := views.RequestRow(r.BinID, r, false).Render(context.Background(), &buf); err != nil {
+	if err := views.RequestRow(sc, r, false).Render(context.Background(), &buf); err != nil {
 		return nil, err
 	}
 	// A bare CR would end a line of the event stream; in HTML it is just
@@ -226,28 +326,141 @@ func renderEvent(kind streamKind, r *storage.Request) ([]byte, error) {
 	return bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;")), nil
 }
 
+// forwardEventJSON is the data of the API stream's "forward" event.
+type forwardEventJSON struct {
+	Seq      int64          `json:"seq"`
+	Delivery *deliveryJSON  `json:"delivery"`
+	Forwards *[]forwardJSON `json:"forwards"`
+}
+
+// rowChanged notes that a request's forwarding changed. It never blocks:
+// changes are coalesced and sent by rowWorker.
+func (l *live) rowChanged(binID string, seq int64) {
+	l.rowsMu.Lock()
+	l.changed[rowChange{binID, seq}] = struct{}{}
+	l.rowsMu.Unlock()
+	select {
+	case l.rowsWake <- struct{}{}:
+	default:
+	}
+}
+
+// watchRows subscribes a bin to forwarding changes while it has streams.
+func (l *live) watchRows(binID string) (release func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.watching[binID]
+	if w == nil {
+		w = &rowWatch{stop: func() {}}
+		if l.rows.watch != nil {
+			w.stop = l.rows.watch(binID, func(seq int64) { l.rowChanged(binID, seq) })
+		}
+		l.watching[binID] = w
+	}
+	w.n++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if w.n--; w.n == 0 {
+			w.stop()
+			delete(l.watching, binID)
+		}
+	}
+}
+
+// rowWorker sends each changed request to the bin's streams: the row again
+// (event row-update) to pages whose filter it matches, the forwarding state
+// (event forward) to API clients.
+func (l *live) rowWorker() {
+	defer l.wg.Done()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-l.rowsWake:
+		}
+		l.rowsMu.Lock()
+		batch := l.changed
+		l.changed = map[rowChange]struct{}{}
+		l.rowsMu.Unlock()
+		for ch := range batch {
+			l.sendRowUpdate(ch)
+		}
+	}
+}
+
+func (l *live) sendRowUpdate(ch rowChange) {
+	l.mu.Lock()
+	load := l.rows.load
+	conns := map[streamKey][]*liveConn{}
+	for k, st := range l.streams {
+		if k.bin == ch.bin {
+			for c := range st.conns {
+				conns[k] = append(conns[k], c)
+			}
+		}
+	}
+	l.mu.Unlock()
+	if load == nil || len(conns) == 0 {
+		return
+	}
+	r, err := load(l.ctx, ch.bin, ch.seq)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) && l.ctx.Err() == nil {
+			l.log.Error("live: load changed request", "bin", ch.bin, "seq", ch.seq, "error", err)
+		}
+		return
+	}
+	for k, cs := range conns {
+		var f []byte
+		switch {
+		case k.kind == apiStream:
+			j := toRequestJSON(r, true)
+			data, err := json.Marshal(forwardEventJSON{Seq: r.Seq, Delivery: j.Delivery, Forwards: j.Forwards})
+			if err != nil {
+				continue
+			}
+			f = eventFrame("", "forward", data)
+		case r.Matches(k.q):
+			data, err := renderRow(k.scope(), r)
+			if err != nil {
+				l.log.Error("live: render row", "bin", r.BinID, "seq", r.Seq, "error", err)
+				continue
+			}
+			f = eventFrame("", "row-update", data)
+		default:
+			continue
+		}
+		for _, c := range cs {
+			c.enqueue(f)
+		}
+	}
+}
+
+// eventFrame formats an event-stream frame the way the library does: id
+// (when not ""), data lines, event.
+func eventFrame(id, event string, data []byte) []byte {
+	var b bytes.Buffer
+	if id != "" {
+		b.WriteString("id: " + id + "\n")
+	}
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		b.WriteString("data: ")
+		b.Write(line)
+		b.WriteString("\n")
+	}
+	b.WriteString("event: " + event + "\n\n")
+	return b.Bytes()
+}
+
 // frame formats one request as an event-stream frame, the way the library
 // frames live events.
-func frame(kind streamKind, r *storage.Request) ([]byte, error) {
-	data, err := renderEvent(kind, r)
+func frame(k streamKey, r *storage.Request) ([]byte, error) {
+	data, err := renderEvent(k, r)
 	if err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	b.WriteString("id: " + strconv.FormatInt(r.Seq, 10) + "\n")
-	if kind == apiStream {
-		b.WriteString("data: ")
-		b.Write(data)
-		b.WriteString("\n")
-	} else {
-		for line := range bytes.SplitSeq(data, []byte("\n")) {
-			b.WriteString("data: ")
-			b.Write(line)
-			b.WriteString("\n")
-		}
-	}
-	b.WriteString("event: request\n\n")
-	return b.Bytes(), nil
+	return eventFrame(strconv.FormatInt(r.Seq, 10), "request", data), nil
 }
 
 // backlogFunc reads stored requests of the bin with seq > after, oldest
@@ -258,10 +471,24 @@ type backlogFunc func(ctx context.Context, after int64, limit int) ([]*storage.R
 type streamRequest struct {
 	kind  streamKind
 	binID string
+	share string // sharedStream: the link
+	q     string // search filter
 	// after is the last seq the client has: it gets every stored request
 	// after it, then live ones.
 	after   int64
 	backlog backlogFunc
+	// until, when set, ends the stream then (a share link's expiry); check
+	// is asked every recheckEvery whether the stream may go on.
+	until time.Time
+	check func(ctx context.Context) error
+}
+
+// recheckEvery is how often a shared stream checks that its link is still
+// valid; revoking through the API ends it at once anyway.
+var recheckEvery = 15 * time.Second
+
+func (sr streamRequest) key() streamKey {
+	return streamKey{kind: sr.kind, bin: sr.binID, share: sr.share, q: sr.q}
 }
 
 // serve streams a bin's events to one client until it leaves, falls behind,
@@ -281,13 +508,15 @@ func (l *live) serve(w http.ResponseWriter, r *http.Request, sr streamRequest) {
 		ctx: ctx, cancel: cancel,
 		started: make(chan struct{}), out: make(chan []byte, maxPendingFrames), done: make(chan struct{}),
 	}
-	k := streamKey{sr.kind, sr.binID}
+	k := sr.key()
+	release := l.watchRows(sr.binID)
+	defer release()
 	l.mu.Lock()
 	st := l.streams[k]
 	if st == nil {
 		st = &streamState{conns: map[*liveConn]struct{}{}}
 		l.streams[k] = st
-		l.servers[sr.kind].CreateStream(sr.binID)
+		l.servers[sr.kind].CreateStream(k.name())
 	}
 	st.conns[c] = struct{}{}
 	l.mu.Unlock()
@@ -298,7 +527,7 @@ func (l *live) serve(w http.ResponseWriter, r *http.Request, sr streamRequest) {
 			// The library has unsubscribed this client before ServeHTTP
 			// returned, so the stream has no subscribers left.
 			delete(l.streams, k)
-			l.servers[sr.kind].RemoveStream(sr.binID)
+			l.servers[sr.kind].RemoveStream(k.name())
 		}
 		l.mu.Unlock()
 	}()
@@ -308,7 +537,7 @@ func (l *live) serve(w http.ResponseWriter, r *http.Request, sr streamRequest) {
 	// authorised path, never from the client's query, and Last-Event-ID
 	// (which it would reject unless numeric) is handled by us.
 	r2 := r.Clone(ctx)
-	r2.URL.RawQuery = "stream=" + url.QueryEscape(sr.binID)
+	r2.URL.RawQuery = "stream=" + url.QueryEscape(k.name())
 	r2.Header.Del("Last-Event-ID")
 	l.servers[sr.kind].ServeHTTP(c, r2)
 	cancel()
@@ -362,7 +591,15 @@ func (c *liveConn) Flush() {
 	}
 	f := bytes.Clone(c.buf.Bytes())
 	c.buf.Reset()
-	if c.dead.Load() || len(f) == 0 {
+	if len(f) > 0 {
+		c.enqueue(f)
+	}
+}
+
+// enqueue queues a whole frame for run. It never blocks: a client too far
+// behind is cut off. The library's goroutine and rowWorker both call it.
+func (c *liveConn) enqueue(f []byte) {
+	if c.dead.Load() {
 		return
 	}
 	if c.pending.Add(int64(len(f))) > maxPendingBytes && len(c.out) > 0 {
@@ -403,10 +640,29 @@ func (c *liveConn) run() {
 	}
 	tick := time.NewTicker(c.l.heartbeat)
 	defer tick.Stop()
+	var expire, recheck <-chan time.Time
+	if !c.sr.until.IsZero() {
+		t := time.NewTimer(time.Until(c.sr.until))
+		defer t.Stop()
+		expire = t.C
+	}
+	if c.sr.check != nil {
+		t := time.NewTicker(recheckEvery)
+		defer t.Stop()
+		recheck = t.C
+	}
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
+		case <-expire:
+			c.end("expired")
+			return
+		case <-recheck:
+			if err := c.sr.check(c.ctx); err != nil {
+				c.end("no longer valid")
+				return
+			}
 		case <-tick.C:
 			if err := c.write([]byte(": keep-alive\n\n")); err != nil {
 				return
@@ -424,6 +680,10 @@ func (c *liveConn) run() {
 					return
 				}
 			}
+			if ok && bytes.HasSuffix(f, []byte("\nevent: "+skipEvent+"\n\n")) {
+				last = seq // not shown by this client's filter
+				continue
+			}
 			if err := c.write(f); err != nil {
 				return
 			}
@@ -431,6 +691,14 @@ func (c *liveConn) run() {
 				last = seq
 			}
 		}
+	}
+}
+
+// end closes a stream that may not go on (an expired share link).
+func (c *liveConn) end(why string) {
+	if c.dead.CompareAndSwap(false, true) {
+		c.l.log.Info("live: stream ended", "reason", why)
+		c.cancel()
 	}
 }
 
@@ -451,7 +719,11 @@ func (c *liveConn) catchUp(last *int64, upTo int64) error {
 			if upTo > 0 && r.Seq > upTo {
 				return nil
 			}
-			f, err := frame(c.kind, r)
+			if !r.Matches(c.sr.q) {
+				*last = r.Seq
+				continue
+			}
+			f, err := frame(c.sr.key(), r)
 			if err != nil {
 				c.fail("render")
 				return err
@@ -511,10 +783,13 @@ func lastEventID(r *http.Request) (int64, bool) {
 func (l *live) connCount(kind streamKind, binID string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if st := l.streams[streamKey{kind, binID}]; st != nil {
-		return len(st.conns)
+	n := 0
+	for k, st := range l.streams {
+		if k.kind == kind && k.bin == binID {
+			n += len(st.conns)
+		}
 	}
-	return 0
+	return n
 }
 
 // streamsOpen counts a bin's streams, ours and the library's, for tests:
@@ -523,13 +798,16 @@ func (l *live) streamsOpen(binID string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	for kind := range l.servers {
-		if l.streams[streamKey{streamKind(kind), binID}] != nil {
+	for k := range l.streams {
+		if k.bin == binID {
 			n++
+			if l.servers[k.kind].StreamExists(k.name()) {
+				n++
+			}
 		}
-		if l.servers[kind].StreamExists(binID) {
-			n++
-		}
+	}
+	if l.watching[binID] != nil {
+		n++
 	}
 	return n
 }

@@ -7,11 +7,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/tailhook-dev/tailhook/signature"
 	"github.com/tailhook-dev/tailhook/storage"
 	"github.com/tailhook-dev/tailhook/views"
 )
@@ -23,6 +26,10 @@ const listPage = 50
 // pageRoutes registers the browser pages, their fragments and both live
 // streams.
 func (s *Server) pageRoutes(mux *http.ServeMux) {
+	// Live pages show a request's forwarding as it changes: the streams
+	// hear of it from the forwarding listeners (deliver.go).
+	s.hub.live.setRowHooks(rowHooks{load: s.db.Request, watch: s.fwd.listen})
+
 	mux.HandleFunc("GET /{$}", s.handleHome)
 	mux.HandleFunc("POST /bins", s.handleBinCreateForm)
 	mux.HandleFunc("GET /bins/{bin}", s.handleInspector)
@@ -31,6 +38,14 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /bins/{bin}/requests/{id}/parts/{n}", s.handlePart)
 	mux.HandleFunc("GET /bins/{bin}/stream", s.handlePageStream)
 	mux.HandleFunc("GET /api/bins/{bin}/events", s.handleEvents)
+
+	// The read-only inspector behind a share link (shared.go).
+	mux.HandleFunc("GET /s/{share}", s.handleSharedPage)
+	mux.HandleFunc("GET /s/{share}/rows", s.handleSharedRows)
+	mux.HandleFunc("GET /s/{share}/requests/{id}", s.handleSharedDetail)
+	mux.HandleFunc("GET /s/{share}/requests/{id}/body", s.handleSharedBody)
+	mux.HandleFunc("GET /s/{share}/requests/{id}/parts/{n}", s.handleSharedPart)
+	mux.HandleFunc("GET /s/{share}/stream", s.handleSharedStream)
 	mux.HandleFunc("GET /static/{path...}", s.handleStatic)
 }
 
@@ -86,6 +101,10 @@ func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if errors.As(err, &ae) && ae.status == http.StatusNotFound || errors.Is(err, storage.ErrNotFound) {
 		s.notFoundPage(w, r)
+		return
+	}
+	if errors.As(err, &ae) && ae.status < 500 {
+		http.Error(w, ae.msg, ae.status)
 		return
 	}
 	s.log.Error("page", "path", r.URL.Path, "error", err)
@@ -149,50 +168,140 @@ func (s *Server) handleInspector(w http.ResponseWriter, r *http.Request) {
 	}
 	s.renewSession(w, r)
 	now := time.Now()
-	list, err := s.listView(r, bin.ID, now)
+	sc := views.Scope{BinID: bin.ID}
+	list, err := s.listView(r, sc, bin, now)
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	// The stream resumes after the newest request on the page: whatever
-	// arrives while the page loads comes through it.
-	last := bin.Seq
-	if len(list.Requests) > 0 {
-		last = max(last, list.Requests[0].Seq)
+	settings, err := s.settingsView(r, bin)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
 	}
 	v := views.InspectorView{
-		Page: s.page(bin.Name), Bin: bin, CaptureURL: s.captureURL(r, bin.ID), List: list,
-		StreamURL: views.BinPath(bin.ID) + "/stream?last_event_id=" + strconv.FormatInt(last, 10),
+		Page: s.page(bin.Name), Bin: settings.Bin, CaptureURL: s.captureURL(r, bin.ID), List: list,
+		StreamURL: streamURL(sc, list), Settings: settings,
 	}
 	if v.Page.Title == "tailhook" || bin.Name == "" {
 		v.Page = s.page("Bin " + bin.ID)
 	}
-	selected := r.URL.Query().Get("req")
-	if selected == "" && len(list.Requests) > 0 && r.URL.Query().Get("before") == "" {
-		selected = list.Requests[0].ID
+	req, err := s.selected(r, bin, list)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
 	}
-	if selected != "" {
-		if seq, err := storage.ParseRequestID(selected); err == nil {
-			req, err := s.db.Request(r.Context(), bin.ID, seq)
-			switch {
-			case err == nil:
-				v.Detail = views.NewDetail(bin.ID, req, v.CaptureURL, now)
-				v.List.Selected = req.ID
-			case !errors.Is(err, storage.ErrNotFound):
-				s.pageFail(w, r, err)
-				return
-			}
-		}
+	if req != nil {
+		v.Detail = s.detailView(r, bin, req, now)
+		v.List.Selected = req.ID
 	}
 	s.render(w, r, http.StatusOK, views.Inspector(v))
 }
+
+// streamURL is a list's live stream: it resumes after the newest request
+// the list could show, with the list's filter.
+func streamURL(sc views.Scope, l views.ListView) string {
+	last := l.LastSeq
+	if len(l.Requests) > 0 {
+		last = max(last, l.Requests[0].Seq)
+	}
+	u := sc.Base() + "/stream?last_event_id=" + strconv.FormatInt(last, 10)
+	if l.Query != "" {
+		u += "&q=" + url.QueryEscape(l.Query)
+	}
+	return u
+}
+
+// selected is the request a page opens with: ?req=, else the newest one on
+// the first page; nil for none.
+func (s *Server) selected(r *http.Request, bin storage.Bin, list views.ListView) (*storage.Request, error) {
+	id := r.URL.Query().Get("req")
+	if id == "" && len(list.Requests) > 0 && r.URL.Query().Get("before") == "" {
+		id = list.Requests[0].ID
+	}
+	if id == "" {
+		return nil, nil
+	}
+	seq, err := storage.ParseRequestID(id)
+	if err != nil {
+		return nil, nil
+	}
+	req, err := s.db.Request(r.Context(), bin.ID, seq)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	return req, err
+}
+
+// detailView is a request's details with the owner's tools.
+func (s *Server) detailView(r *http.Request, bin storage.Bin, req *storage.Request, now time.Time) *views.Detail {
+	d := views.NewDetail(views.Scope{BinID: bin.ID}, req, s.captureURL(r, bin.ID), now)
+	d.ReplayURL = bin.ReplayURL
+	d.Providers = providerViews()
+	if bin.Signature != nil {
+		d.Signing = bin.Signature.Provider
+	}
+	return d
+}
+
+// settingsView is what the settings panels show. The bin it hands to the
+// views has no signature config: only its masked copy goes to the page.
+func (s *Server) settingsView(r *http.Request, bin storage.Bin) (views.SettingsView, error) {
+	v := views.SettingsView{Providers: providerViews()}
+	if bin.Signature != nil {
+		sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params)}
+		for k, val := range sv.Params {
+			if pageSecret(k) {
+				sv.Params[k] = maskSecret(val)
+			}
+		}
+		if p, ok := signature.Lookup(bin.Signature.Provider); ok {
+			sv.ProviderName = p.Name
+		}
+		v.Signature = sv
+	}
+	bin.Signature = nil
+	v.Bin = bin
+	shares, err := s.db.Shares(r.Context(), bin.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, sh := range shares {
+		v.Shares = append(v.Shares, views.ShareView{ID: sh.ID, URL: s.baseURL(r) + "/s/" + sh.ID, ExpiresAt: sh.ExpiresAt})
+	}
+	return v, nil
+}
+
+// pageSecret tells the parameters a page never shows back, beyond those the
+// API masks: a header value that authenticates is a secret too.
+func pageSecret(name string) bool {
+	return isSecretParam(name) || name == "header_value"
+}
+
+// providerViews are the signature providers as the panels offer them.
+var providerViews = sync.OnceValue(func() []views.Provider {
+	var out []views.Provider
+	for _, p := range signature.Providers() {
+		v := views.Provider{ID: p.ID, Name: p.Name, Description: p.Description}
+		for _, prm := range p.Params {
+			v.Params = append(v.Params, views.ProviderParam{
+				Name: prm.Name, Description: prm.Description, Required: prm.Required,
+				Secret:    pageSecret(prm.Name),
+				Multiline: prm.Name == "secret" || prm.Name == "private_key",
+			})
+		}
+		out = append(out, v)
+	}
+	return out
+})
 
 func (s *Server) captureURL(r *http.Request, binID string) string {
 	return s.baseURL(r) + "/b/" + binID
 }
 
-// listView reads one page of the request list, ?before= a request id.
-func (s *Server) listView(r *http.Request, binID string, now time.Time) (views.ListView, error) {
+// listView reads one page of the request list, ?before= a request id and
+// ?q= a search. The owner's rows carry their auto-forward state.
+func (s *Server) listView(r *http.Request, sc views.Scope, bin storage.Bin, now time.Time) (views.ListView, error) {
 	var before int64
 	if v := r.URL.Query().Get("before"); v != "" {
 		seq, err := storage.ParseRequestID(v)
@@ -201,27 +310,40 @@ func (s *Server) listView(r *http.Request, binID string, now time.Time) (views.L
 		}
 		before = seq
 	}
-	reqs, more, err := s.db.ListRequests(r.Context(), binID, storage.ListOptions{Limit: listPage, Before: before})
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > 500 {
+		return views.ListView{}, &apiError{http.StatusBadRequest, "The filter is longer than 500 characters."}
+	}
+	reqs, more, err := s.db.ListRequests(r.Context(), bin.ID, storage.ListOptions{Limit: listPage, Before: before, Query: q})
 	if err != nil {
 		return views.ListView{}, err
 	}
-	l := views.ListView{BinID: binID, Requests: reqs, Now: now}
+	if !sc.ReadOnly() {
+		if err := s.db.AttachDeliveries(r.Context(), reqs); err != nil {
+			return views.ListView{}, err
+		}
+	}
+	l := views.ListView{Scope: sc, Requests: reqs, Now: now, Query: q, LastSeq: bin.Seq}
 	if more && len(reqs) > 0 {
 		oldest := reqs[len(reqs)-1].ID
-		l.OlderURL = views.BinPath(binID) + "/rows?before=" + oldest
-		l.OlderPageURL = views.BinPath(binID) + "?before=" + oldest
+		extra := ""
+		if q != "" {
+			extra = "&q=" + url.QueryEscape(q)
+		}
+		l.OlderURL = sc.RowsPath() + "?before=" + oldest + extra
+		l.OlderPageURL = sc.Base() + "?before=" + oldest + extra
 	}
 	return l, nil
 }
 
-// handleRows answers "load older" with the next page of rows.
+// handleRows answers "load older" and the filter with a page of rows.
 func (s *Server) handleRows(w http.ResponseWriter, r *http.Request) {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	list, err := s.listView(r, bin.ID, time.Now())
+	list, err := s.listView(r, views.Scope{BinID: bin.ID}, bin, time.Now())
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
@@ -236,8 +358,7 @@ func (s *Server) handleDetail(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	d := views.NewDetail(bin.ID, req, s.captureURL(r, bin.ID), time.Now())
-	s.render(w, r, http.StatusOK, views.RequestDetail(*d))
+	s.render(w, r, http.StatusOK, views.RequestDetail(*s.detailView(r, bin, req, time.Now())))
 }
 
 // handlePart downloads one part of a multipart body. Like the body download
@@ -248,6 +369,10 @@ func (s *Server) handlePart(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
+	s.writePart(w, r, req)
+}
+
+func (s *Server) writePart(w http.ResponseWriter, r *http.Request, req *storage.Request) {
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 0 {
 		s.notFoundPage(w, r)
@@ -292,7 +417,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	s.stream(w, r, apiStream, bin)
+	s.stream(w, r, streamRequest{kind: apiStream}, bin)
 }
 
 // handlePageStream is the inspector's stream of rendered rows. It is
@@ -303,19 +428,20 @@ func (s *Server) handlePageStream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Not found.", http.StatusNotFound)
 		return
 	}
-	s.stream(w, r, pageStream, bin)
+	s.stream(w, r, streamRequest{kind: pageStream, q: strings.TrimSpace(r.URL.Query().Get("q"))}, bin)
 }
 
 // stream serves a bin's events. Without Last-Event-ID it starts at the
 // bin's newest request as of now, so even a "live only" client misses
 // nothing captured after its request arrived.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, kind streamKind, bin storage.Bin) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, sr streamRequest, bin storage.Bin) {
 	after, ok := lastEventID(r)
 	if !ok || after > bin.Seq {
 		after = bin.Seq
 	}
-	s.hub.live.serve(w, r, streamRequest{kind: kind, binID: bin.ID, after: after,
-		backlog: func(ctx context.Context, after int64, limit int) ([]*storage.Request, error) {
-			return s.db.RequestsAfter(ctx, bin.ID, after, limit)
-		}})
+	sr.binID, sr.after = bin.ID, after
+	sr.backlog = func(ctx context.Context, after int64, limit int) ([]*storage.Request, error) {
+		return s.db.RequestsAfter(ctx, bin.ID, after, limit)
+	}
+	s.hub.live.serve(w, r, sr)
 }
