@@ -77,7 +77,7 @@
       });
     });
   }
-  function note(form, text) {
+  function tell(form, text) {
     var n = form && $('.form-status', form);
     if (n) n.textContent = text;
   }
@@ -451,13 +451,13 @@
       var hs = headerLines(f.elements.headers.value, null);
       if (Object.keys(hs).length) body.headers = hs;
       if (f.elements.body.value !== f.elements.body.defaultValue) body.body = f.elements.body.value;
-      note(f, 'Sending…');
+      tell(f, 'Sending…');
       var box = f.parentElement.querySelector('.forward-result');
       api('POST', f.getAttribute('data-forward'), body).then(function (j) {
-        note(f, j.error ? 'Could not reach the target.' : 'Done.');
+        tell(f, j.error ? 'Could not reach the target.' : 'Done.');
         renderForward(box, j);
         refreshForwarding(selectedRow());
-      }).catch(function (err) { note(f, err.message); });
+      }).catch(function (err) { tell(f, err.message); });
       return;
     }
     if (f.hasAttribute('data-verify')) {
@@ -474,22 +474,22 @@
         vb.provider = provider;
         if (secret !== '') vb.secret = secret;
       }
-      note(f, 'Checking…');
+      tell(f, 'Checking…');
       api('POST', f.getAttribute('data-verify'), vb).then(function (v) {
-        note(f, '');
+        tell(f, '');
         renderVerdict(f.parentElement.querySelector('.verify-result'), v);
-      }).catch(function (err) { note(f, err.message); });
+      }).catch(function (err) { tell(f, err.message); });
     }
   });
   detail.addEventListener('click', function (e) {
     var b = e.target.closest('[data-delivery-action]');
     if (!b) return;
     var sec = b.closest('.delivery');
-    note(sec, 'Working…');
+    tell(sec, 'Working…');
     api('POST', b.getAttribute('data-delivery-action')).then(function () {
-      note(sec, '');
+      tell(sec, '');
       refreshForwarding(selectedRow());
-    }).catch(function (err) { note(sec, err.message); });
+    }).catch(function (err) { tell(sec, err.message); });
   });
 
   // --- signature panel -----------------------------------------------------
@@ -531,31 +531,31 @@
     };
     sigForm.addEventListener('submit', function (e) {
       e.preventDefault();
-      if (!provSel.value) { note(sigForm, 'Choose a provider.'); return; }
+      if (!provSel.value) { tell(sigForm, 'Choose a provider.'); return; }
       var body = params();
       body.provider = provSel.value;
-      note(sigForm, 'Saving…');
+      tell(sigForm, 'Saving…');
       api('PUT', sigForm.getAttribute('data-url'), body).then(function (bin) {
         saved(bin);
-        note(sigForm, 'Saved. New captures get a verdict.');
-      }).catch(function (err) { note(sigForm, err.message); });
+        tell(sigForm, 'Saved. New captures get a verdict.');
+      }).catch(function (err) { tell(sigForm, err.message); });
     });
     $('[data-signature-remove]', sigForm).addEventListener('click', function () {
-      note(sigForm, 'Removing…');
+      tell(sigForm, 'Removing…');
       api('DELETE', sigForm.getAttribute('data-url')).then(function (bin) {
         saved(bin);
-        note(sigForm, 'Removed.');
-      }).catch(function (err) { note(sigForm, err.message); });
+        tell(sigForm, 'Removed.');
+      }).catch(function (err) { tell(sigForm, err.message); });
     });
     $('[data-sample]', sigForm).addEventListener('click', function () {
-      if (!provSel.value) { note(sigForm, 'Choose a provider.'); return; }
+      if (!provSel.value) { tell(sigForm, 'Choose a provider.'); return; }
       var body = params();
       body.provider = provSel.value;
-      note(sigForm, 'Sending…');
+      tell(sigForm, 'Sending…');
       // The new capture arrives through the live stream like any other.
       api('POST', sigForm.getAttribute('data-samples'), body).then(function (req) {
-        note(sigForm, 'Sent ' + req.method + ' ' + req.path + ' as #' + req.seq + '.');
-      }).catch(function (err) { note(sigForm, err.message); });
+        tell(sigForm, 'Sent ' + req.method + ' ' + req.path + ' as #' + req.seq + '.');
+      }).catch(function (err) { tell(sigForm, err.message); });
     });
   }
 
@@ -569,19 +569,19 @@
     };
     fwdForm.addEventListener('submit', function (e) {
       e.preventDefault();
-      note(fwdForm, 'Saving…');
+      tell(fwdForm, 'Saving…');
       api('PUT', fwdForm.getAttribute('data-url'), {
         url: fwdForm.elements.url.value.trim(), enabled: fwdForm.elements.enabled.checked
-      }).then(function (bin) { fwdSaved(bin); note(fwdForm, 'Saved.'); })
-        .catch(function (err) { note(fwdForm, err.message); });
+      }).then(function (bin) { fwdSaved(bin); tell(fwdForm, 'Saved.'); })
+        .catch(function (err) { tell(fwdForm, err.message); });
     });
     $('[data-forwarding-off]', fwdForm).addEventListener('click', function () {
-      note(fwdForm, 'Turning off…');
+      tell(fwdForm, 'Turning off…');
       api('DELETE', fwdForm.getAttribute('data-url')).then(function (bin) {
         fwdSaved(bin);
         fwdForm.elements.enabled.checked = false;
-        note(fwdForm, 'Auto-forward is off.');
-      }).catch(function (err) { note(fwdForm, err.message); });
+        tell(fwdForm, 'Auto-forward is off.');
+      }).catch(function (err) { tell(fwdForm, err.message); });
     });
   }
 
@@ -614,12 +614,12 @@
     };
     shareForm.addEventListener('submit', function (e) {
       e.preventDefault();
-      note(shareForm, 'Creating…');
+      tell(shareForm, 'Creating…');
       api('POST', shareForm.getAttribute('data-url'), { expires_in: shareForm.elements.expires_in.value }).then(function (s) {
         shareList.insertBefore(shareItem(s), shareList.firstElementChild);
         shareCount();
-        note(shareForm, 'Created.');
-      }).catch(function (err) { note(shareForm, err.message); });
+        tell(shareForm, 'Created.');
+      }).catch(function (err) { tell(shareForm, err.message); });
     });
     shareList.addEventListener('click', function (e) {
       var b = e.target.closest('[data-share-revoke]');
@@ -627,8 +627,8 @@
       api('DELETE', b.getAttribute('data-share-revoke')).then(function () {
         b.closest('li').remove();
         shareCount();
-        note(shareForm, 'Revoked: the link is a 404 now.');
-      }).catch(function (err) { note(shareForm, err.message); });
+        tell(shareForm, 'Revoked: the link is a 404 now.');
+      }).catch(function (err) { tell(shareForm, err.message); });
     });
   }
 

@@ -179,6 +179,8 @@ func TestScreenshots(t *testing.T) {
 	}
 	a := newTestApp(t, func(c *Config, _ *storage.Options) { c.Version = "v0.1.0" })
 	ctx := newBrowser(t)
+	// The bin gets a Stripe check and a share link through the panels' API,
+	// so the shots show verdicts and the settings panels.
 	step(t, ctx, 15*time.Second, "create a bin",
 		chromedp.Navigate(a.ts.URL+"/"),
 		chromedp.SendKeys(chromedp.CSS("#bin-name"), "stripe-dev"),
@@ -206,13 +208,34 @@ func TestScreenshots(t *testing.T) {
 		map[string]string{"X-GitHub-Event": "push", "User-Agent": "GitHub-Hookshot/4f1b2c9"})
 	send("POST", "/forms/contact", "application/x-www-form-urlencoded", "name=Ada+Lovelace&email=ada%40example.com&message=Hello%21", nil)
 	send("PUT", "/upload", "application/octet-stream", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", nil)
+	evalIn[bool](t, ctx, `(function () {
+		var send = function (m, path, body) {
+			var x = new XMLHttpRequest();
+			x.open(m, '/api/bins/' + document.querySelector('#inspector').dataset.bin + path, false);
+			x.setRequestHeader('Content-Type', 'application/json');
+			x.send(JSON.stringify(body));
+			return x.status < 300;
+		};
+		return send('PUT', '/signature', { provider: 'stripe', secret: 'whsec_c2NyZWVuc2hvdC1zZWNyZXQtb25seQ' }) &&
+			send('POST', '/shares', { expires_in: '7d' });
+	})()`)
 	send("POST", "/stripe?livemode=false", "application/json; charset=utf-8",
 		`{"id":"evt_1QxY8B2eZvKYlo2C","object":"event","api_version":"2024-06-20","created":1732700000,"type":"payment_intent.succeeded","livemode":false,"data":{"object":{"id":"pi_3QxY8A2eZvKYlo2C0","object":"payment_intent","amount":4200,"currency":"eur","status":"succeeded","metadata":{"order_id":"A-1042"},"receipt_email":null}}}`,
 		map[string]string{"Stripe-Signature": "t=1732700000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"})
+	// A signed test event (✓) beside the forged Stripe one (✗).
+	evalIn[bool](t, ctx, `(function () {
+		var x = new XMLHttpRequest();
+		x.open('POST', '/api/bins/' + document.querySelector('#inspector').dataset.bin + '/samples', false);
+		x.setRequestHeader('Content-Type', 'application/json');
+		x.send('{"provider":"stripe"}');
+		return x.status === 201;
+	})()`)
 	step(t, ctx, 5*time.Second, "rows arrive",
-		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_5"]`)),
-		chromedp.Click(chromedp.CSS(`#request-list [data-request-id="req_5"] a`)),
-		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_5"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_6"]`)),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
+		chromedp.Click(chromedp.CSS(`#request-list [data-request-id="req_6"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_6"] .verdict`)),
 	)
 	for _, scheme := range []string{"light", "dark"} {
 		var png []byte
@@ -222,7 +245,7 @@ func TestScreenshots(t *testing.T) {
 					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
 				return err
 			}),
-			chromedp.EmulateViewport(1280, 1040),
+			chromedp.EmulateViewport(1280, 1500),
 			chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.req.new').forEach(r => r.classList.remove('new')); window.scrollTo(0, 0)`),
 			chromedp.Sleep(300*time.Millisecond),
 			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -237,6 +260,28 @@ func TestScreenshots(t *testing.T) {
 		}
 		t.Logf("wrote %s (%d KiB)", out, len(png)/1024)
 	}
+	// The settings panels, light.
+	var png []byte
+	step(t, ctx, 10*time.Second, "screenshot settings",
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}})
+			return err
+		}),
+		chromedp.EmulateViewport(1280, 1000),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#forwarding-panel').open = true; document.querySelector('.settings').scrollIntoView()`),
+		chromedp.Sleep(300*time.Millisecond),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			var err error
+			png, err = chromedp.CaptureScreenshot()(ctx, tg)
+			return err
+		}),
+	)
+	out := filepath.Join("..", "docs", "inspector-settings.png")
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d KiB)", out, len(png)/1024)
 	if os.Getenv("TAILHOOK_SCREENSHOTS") != "all" {
 		return
 	}
