@@ -331,17 +331,19 @@ func (b *bench) subscribe(ctx context.Context, wg *sync.WaitGroup, t target, bin
 }
 
 // settle waits until every subscriber has caught up with the bin's newest
-// seq (at most 30 s) and checks what they got.
+// seq (at most 60 s) and checks what they got.
 func (b *bench) settle(ctx context.Context, t target, bin, token string, subs []*subscriber) (eventCheck, error) {
 	final, err := lastSeq(ctx, t, bin, token)
 	if err != nil {
 		return eventCheck{}, err
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	start := time.Now()
+	deadline := start.Add(60 * time.Second)
 	for _, s := range subs {
 		s.waitFor(final, time.Until(deadline))
 	}
 	ec := check(subs, final)
+	ec.CatchUpS = time.Since(start).Seconds()
 	if !ec.ok() {
 		b.logf("EVENTS: %d lost, %d duplicated, %d out of order over %d subscribers", ec.Lost, ec.Duplicated, ec.OutOfOrder, ec.Subscribers)
 	}

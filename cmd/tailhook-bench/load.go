@@ -167,12 +167,12 @@ type worker struct {
 
 func (w *worker) send(ctx context.Context, t target, path string, body []byte) {
 	if w.conn == nil {
-		c, err := dial(ctx, t)
+		// Not bounded by the run's end: a dial cut short by it would
+		// count as a failure of the server.
+		c, err := dial(context.WithoutCancel(ctx), t)
 		if err != nil {
 			w.fail(0, err)
-			if ctx.Err() == nil {
-				time.Sleep(50 * time.Millisecond) // do not spin on a dead server
-			}
+			time.Sleep(50 * time.Millisecond) // do not spin on a dead server
 			return
 		}
 		w.conn = c

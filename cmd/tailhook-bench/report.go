@@ -85,11 +85,14 @@ func (r *report) text(w io.Writer) {
 
 func events(w io.Writer, e eventCheck) {
 	verdict := "OK"
-	if !e.ok() {
+	switch {
+	case e.Lost > 0 || e.Duplicated > 0 || e.OutOfOrder > 0:
 		verdict = "FAILED"
+	case e.Behind > 0:
+		verdict = "SLOW (in order, nothing lost, but not caught up within 60 s)"
 	}
-	fmt.Fprintf(w, "events: %s — %d subscribers × %d events: %d lost, %d duplicated, %d out of order, %d reconnects\n",
-		verdict, e.Subscribers, e.Expected, e.Lost, e.Duplicated, e.OutOfOrder, e.Reconnects)
+	fmt.Fprintf(w, "events: %s — %d subscribers × %d events: %d lost, %d duplicated, %d out of order, %d not delivered yet, %d reconnects; caught up %.1f s after the load\n",
+		verdict, e.Subscribers, e.Expected, e.Lost, e.Duplicated, e.OutOfOrder, e.Behind, e.Reconnects, e.CatchUpS)
 }
 
 func opt(v float64, format string) string {

@@ -30,6 +30,7 @@ type subscriber struct {
 	seen       []uint8
 	outOfOrder int // events whose seq was not last+1
 	reconnects int
+	retry      time.Duration // the server's suggested reconnect delay
 	lat        []time.Duration
 	err        error
 	changed    chan struct{} // signalled after each event
@@ -51,7 +52,7 @@ func (s *subscriber) run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(s.retryDelay()):
 			}
 		}
 		err := s.stream(ctx, readyOnce)
@@ -119,7 +120,13 @@ func (s *subscriber) stream(ctx context.Context, ready func()) error {
 			id, event, data = 0, "", data[:0]
 		case line[0] == ':':
 		case bytes.HasPrefix(line, []byte("retry:")):
-			// The server writes this once it has subscribed us.
+			// The server writes this once it has subscribed us. Like
+			// EventSource, wait as long as it says before reconnecting.
+			if ms, err := strconv.Atoi(string(bytes.TrimSpace(line[6:]))); err == nil && ms >= 0 {
+				s.mu.Lock()
+				s.retry = time.Duration(ms) * time.Millisecond
+				s.mu.Unlock()
+			}
 			ready()
 		case bytes.HasPrefix(line, []byte("id:")):
 			id, _ = strconv.ParseInt(string(bytes.TrimSpace(line[3:])), 10, 64)
@@ -131,6 +138,16 @@ func (s *subscriber) stream(ctx context.Context, ready func()) error {
 			}
 		}
 	}
+}
+
+// retryDelay is the server's retry: value, or 100 ms without one.
+func (s *subscriber) retryDelay() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.retry > 0 {
+		return s.retry
+	}
+	return 100 * time.Millisecond
 }
 
 var queryMark = []byte(`"query":"t=`)
@@ -190,23 +207,27 @@ func (s *subscriber) waitFor(seq int64, d time.Duration) {
 
 // eventCheck is what the subscribers of a run saw, summed.
 type eventCheck struct {
-	Subscribers int    `json:"subscribers"`
-	Expected    int64  `json:"expected_per_subscriber"`
-	Lost        int64  `json:"lost"`
-	Duplicated  int64  `json:"duplicated"`
-	OutOfOrder  int64  `json:"out_of_order"`
-	Reconnects  int64  `json:"reconnects"`
-	FirstError  string `json:"first_error,omitempty"`
+	Subscribers int     `json:"subscribers"`
+	Expected    int64   `json:"expected_per_subscriber"`
+	Lost        int64   `json:"lost"`   // gaps: seqs skipped while later ones arrived
+	Behind      int64   `json:"behind"` // the newest seqs not delivered within the settle time
+	Duplicated  int64   `json:"duplicated"`
+	OutOfOrder  int64   `json:"out_of_order"`
+	Reconnects  int64   `json:"reconnects"`
+	CatchUpS    float64 `json:"catch_up_s"` // from the end of the load until the last subscriber had everything
+	FirstError  string  `json:"first_error,omitempty"`
 }
 
-// check counts, over all subscribers, the seqs in base+1..final that never
-// arrived or arrived more than once.
+// check counts, over all subscribers, the seqs in base+1..final that were
+// skipped, arrived more than once, or had not arrived by the end.
 func check(subs []*subscriber, final int64) eventCheck {
 	ec := eventCheck{Subscribers: len(subs)}
 	for _, s := range subs {
 		s.mu.Lock()
 		ec.Expected = final - s.base
-		for i := int64(0); i < final-s.base; i++ {
+		upTo := min(s.last, final) - s.base
+		ec.Behind += final - s.base - upTo
+		for i := int64(0); i < upTo; i++ {
 			var n uint8
 			if i < int64(len(s.seen)) {
 				n = s.seen[i]
@@ -228,4 +249,6 @@ func check(subs []*subscriber, final int64) eventCheck {
 }
 
 // ok reports whether every subscriber got every event once, in order.
-func (ec eventCheck) ok() bool { return ec.Lost == 0 && ec.Duplicated == 0 && ec.OutOfOrder == 0 }
+func (ec eventCheck) ok() bool {
+	return ec.Lost == 0 && ec.Duplicated == 0 && ec.OutOfOrder == 0 && ec.Behind == 0
+}
