@@ -222,7 +222,7 @@ func (db *DB) DeleteBin(ctx context.Context, id string) error {
 		return fmt.Errorf("delete bin: %w", err)
 	}
 	// Whatever was captured meanwhile goes with the bin (ON DELETE CASCADE).
-	err := db.write(ctx, func(t *wtx) error {
+	err := db.writeBin(ctx, id, func(t *wtx) error {
 		res, err := t.exec(`DELETE FROM bins WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -231,7 +231,7 @@ func (db *DB) DeleteBin(ctx context.Context, id string) error {
 			return ErrNotFound
 		}
 		return nil
-	}, nil)
+	})
 	if err != nil {
 		return fmt.Errorf("delete bin %s: %w", id, err)
 	}
@@ -240,7 +240,7 @@ func (db *DB) DeleteBin(ctx context.Context, id string) error {
 
 // updateBin runs one UPDATE on a bin and returns the bin as it is afterwards.
 func (db *DB) updateBin(ctx context.Context, id, set string, args ...any) (Bin, error) {
-	err := db.write(ctx, func(t *wtx) error {
+	err := db.writeBin(ctx, id, func(t *wtx) error {
 		res, err := t.exec(`UPDATE bins SET `+set+`, last_active_at = ? WHERE id = ?`, append(args, t.now.UnixMilli(), id)...)
 		if err != nil {
 			return err
@@ -249,7 +249,7 @@ func (db *DB) updateBin(ctx context.Context, id, set string, args ...any) (Bin, 
 			return ErrNotFound
 		}
 		return nil
-	}, nil)
+	})
 	if err != nil {
 		return Bin{}, fmt.Errorf("update bin %s: %w", id, err)
 	}

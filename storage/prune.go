@@ -124,14 +124,14 @@ func (db *DB) Prune(ctx context.Context) (PruneStats, error) {
 				}
 			}
 			// Deleted only if still idle: a capture may have arrived meanwhile.
-			err := db.write(ctx, func(t *wtx) error {
+			err := db.writeBin(ctx, id, func(t *wtx) error {
 				res, err := t.exec(`DELETE FROM bins WHERE id = ? AND last_active_at < ?`, id, cutoff)
 				if err == nil {
 					n, _ := res.RowsAffected()
 					st.Bins += n
 				}
 				return err
-			}, nil)
+			})
 			if err != nil {
 				return st, fmt.Errorf("delete idle bin %s: %w", id, err)
 			}

@@ -121,24 +121,19 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		r.Body = []byte{}
 	}
 	body := r.Body
-	var (
-		served   int64
-		response string
-	)
-	err = db.write(ctx, func(t *wtx) error {
+	var out Captured
+	o := &op{atomic: c.DeliverTo == "", fn: func(t *wtx) error {
 		if r.ReceivedAt.IsZero() {
 			r.ReceivedAt = t.now
 		}
 		// Stored as unix µs: truncate now so the live copy equals the stored one.
 		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
-		err := t.stmt(db.stmts.nextSeq).QueryRowContext(t.ctx, t.now.UnixMilli(), r.BinID).Scan(&r.Seq, &served, &response)
-		if isNoRows(err) {
-			return ErrNotFound
-		}
+		bc, err := t.counter(r.BinID)
 		if err != nil {
-			return fmt.Errorf("next seq: %w", err)
+			return err
 		}
-		res, err := t.stmt(db.stmts.insert).ExecContext(t.ctx, r.BinID, r.Seq, r.Method, r.Path, r.Query, headers,
+		seq := bc.seq + 1
+		res, err := t.stmt(db.stmts.insert).ExecContext(t.ctx, r.BinID, seq, r.Method, r.Path, r.Query, headers,
 			r.Size, r.Truncated, r.RemoteAddr, r.Proto, r.TLS, r.ReceivedAt.UnixMicro(), verdict, body)
 		if err != nil {
 			return fmt.Errorf("insert request: %w", err)
@@ -146,7 +141,7 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		if r.pk, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
-		r.ID = RequestID(r.Seq)
+		r.Seq, r.ID = seq, RequestID(seq)
 		if c.DeliverTo != "" {
 			next := t.now.UTC().Truncate(time.Millisecond)
 			res, err := t.exec(`INSERT INTO deliveries (request_pk, bin_id, url, state, next_at) VALUES (?, ?, ?, 'pending', ?)`,
@@ -160,24 +155,22 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 			}
 			r.Delivery = &Delivery{ID: id, BinID: r.BinID, Seq: r.Seq, URL: c.DeliverTo, State: DeliveryPending, NextAt: next}
 		}
+		// Counted only once every statement has succeeded: a failed op
+		// leaves the counter as it found it.
+		bc.seq, bc.served, bc.dirty = seq, bc.served+1, true
+		out = Captured{Request: r, Served: bc.served, Response: bc.response}
 		return nil
-	}, func() {
+	}, after: func() {
 		db.stats.Captures.Add(1)
 		if db.opts.AfterCapture != nil {
 			db.opts.AfterCapture(r)
 		}
-	})
+	}}
+	err = db.submit(ctx, o)
 	if err != nil {
 		return Captured{}, fmt.Errorf("capture to bin %s: %w", r.BinID, err)
 	}
-	c2 := Captured{Request: r, Served: served}
-	if response != "" {
-		c2.Response = new(Response)
-		if err := json.Unmarshal([]byte(response), c2.Response); err != nil {
-			return Captured{}, fmt.Errorf("decode response of bin %s: %w", r.BinID, err)
-		}
-	}
-	return c2, nil
+	return out, nil
 }
 
 // encodeHeader stores a header as a JSON object of arrays, which keeps it

@@ -74,8 +74,10 @@ type DB struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	stmts writerStmts
-	stats Stats
+	stmts    writerStmts
+	counters map[string]*binCounter // committed seq counters; writer goroutine only
+	bins     binCache               // bins for the capture path
+	stats    Stats
 }
 
 // Stats are counters about the write path, for metrics and benchmarks.
@@ -108,7 +110,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// should fail loudly, not be ignored.
 	sqlite.StrictPragmas(true)
 
-	db := &DB{path: path, opts: opts, log: opts.Log, ops: make(chan *op, 1024), closing: make(chan struct{})}
+	db := &DB{path: path, opts: opts, log: opts.Log, ops: make(chan *op, 1024), closing: make(chan struct{}), counters: map[string]*binCounter{}}
 	var err error
 	// busy_timeout comes first so that the pragmas after it already wait for
 	// locks instead of failing. synchronous=FULL: a 2xx to a webhook sender

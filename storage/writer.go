@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -17,6 +18,12 @@ type op struct {
 	fn    func(*wtx) error
 	after func() // runs after a successful commit, on the writer goroutine
 	done  chan error
+	// bin names the bin whose row fn changes or deletes by SQL: its seq
+	// counter is written out before fn runs and reloaded after.
+	bin string
+	// atomic says fn writes nothing when it fails, so it needs no
+	// savepoint of its own (a plain capture: one INSERT).
+	atomic bool
 }
 
 // wtx is the writer's transaction with the batch's clock reading.
@@ -25,13 +32,96 @@ type wtx struct {
 	ctx context.Context
 	now time.Time
 	db  *DB
+	// counters are the seq counters of the bins this batch captured to, as
+	// they will be once it commits; flushed to the bins table before COMMIT.
+	counters map[string]*binCounter
+	stmts    map[*sql.Stmt]*sql.Stmt
+}
+
+// binCounter is a bin's capture counter and current response, as of the
+// last commit (in DB.counters) or of this batch (in wtx.counters).
+type binCounter struct {
+	seq, served int64
+	response    *Response // nil: the default answer
+	dirty       bool      // changed in this batch, to be written out
 }
 
 func (t *wtx) exec(query string, args ...any) (sql.Result, error) {
 	return t.ExecContext(t.ctx, query, args...)
 }
 
-func (t *wtx) stmt(s *sql.Stmt) *sql.Stmt { return t.StmtContext(t.ctx, s) }
+// stmt returns the prepared statement s bound to this transaction, once per
+// batch rather than once per use.
+func (t *wtx) stmt(s *sql.Stmt) *sql.Stmt {
+	if ts := t.stmts[s]; ts != nil {
+		return ts
+	}
+	ts := t.StmtContext(t.ctx, s)
+	t.stmts[s] = ts
+	return ts
+}
+
+// counter returns bin's capture counter for this batch, reading it from the
+// database the first time. Only the writer goroutine keeps counters, and it
+// is the only writer, so the copy in memory is the truth between flushes.
+func (t *wtx) counter(binID string) (*binCounter, error) {
+	if c := t.counters[binID]; c != nil {
+		return c, nil
+	}
+	c := new(binCounter)
+	if committed := t.db.counters[binID]; committed != nil {
+		*c = *committed
+		c.dirty = false
+	} else {
+		var response string
+		err := t.stmt(t.db.stmts.counter).QueryRowContext(t.ctx, binID).Scan(&c.seq, &c.served, &response)
+		if isNoRows(err) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read seq: %w", err)
+		}
+		if response != "" {
+			c.response = new(Response)
+			if err := json.Unmarshal([]byte(response), c.response); err != nil {
+				return nil, fmt.Errorf("decode response of bin %s: %w", binID, err)
+			}
+		}
+	}
+	t.counters[binID] = c
+	return c, nil
+}
+
+// flush writes bin's counter out if this batch changed it, and forgets the
+// copies in memory: the next capture reads the row again. Ops that change a
+// bin's row by SQL run after a flush of that bin.
+func (t *wtx) flush(binID string) error {
+	c := t.counters[binID]
+	delete(t.counters, binID)
+	delete(t.db.counters, binID)
+	if c == nil || !c.dirty {
+		return nil
+	}
+	_, err := t.stmt(t.db.stmts.setSeq).ExecContext(t.ctx, c.seq, c.served, t.now.UnixMilli(), binID)
+	if err != nil {
+		return fmt.Errorf("write seq of bin %s: %w", binID, err)
+	}
+	return nil
+}
+
+// flushAll writes every changed counter out before the commit: one UPDATE
+// per bin per batch instead of one per capture.
+func (t *wtx) flushAll() error {
+	for id, c := range t.counters {
+		if !c.dirty {
+			continue
+		}
+		if _, err := t.stmt(t.db.stmts.setSeq).ExecContext(t.ctx, c.seq, c.served, t.now.UnixMilli(), id); err != nil {
+			return fmt.Errorf("write seq of bin %s: %w", id, err)
+		}
+	}
+	return nil
+}
 
 // write runs fn in the writer goroutine and waits until its transaction has
 // committed. after, if not nil, runs on the writer goroutine after the commit,
@@ -39,7 +129,17 @@ func (t *wtx) stmt(s *sql.Stmt) *sql.Stmt { return t.StmtContext(t.ctx, s) }
 // queue: once queued, the op completes even if the caller gives up, because
 // another request may share its transaction.
 func (db *DB) write(ctx context.Context, fn func(*wtx) error, after func()) error {
-	o := &op{fn: fn, after: after, done: make(chan error, 1)}
+	return db.submit(ctx, &op{fn: fn, after: after})
+}
+
+// writeBin is write for an op that changes or deletes bin's row by SQL.
+func (db *DB) writeBin(ctx context.Context, binID string, fn func(*wtx) error) error {
+	return db.submit(ctx, &op{fn: fn, bin: binID})
+}
+
+// submit queues o for the writer and waits for its outcome.
+func (db *DB) submit(ctx context.Context, o *op) error {
+	o.done = make(chan error, 1)
 	db.mu.RLock()
 	if db.closed.Load() {
 		db.mu.RUnlock()
@@ -117,10 +217,21 @@ func (db *DB) commitBatch(batch []*op) {
 		finish(fmt.Errorf("begin: %w", err))
 		return
 	}
-	t := &wtx{Tx: tx, ctx: ctx, now: db.opts.Now(), db: db}
+	t := &wtx{Tx: tx, ctx: ctx, now: db.opts.Now(), db: db, counters: map[string]*binCounter{}, stmts: map[*sql.Stmt]*sql.Stmt{}}
+	fail := func(err error) {
+		tx.Rollback()
+		clear(db.counters) // the database is the truth again
+		finish(err)
+	}
 	single := len(batch) == 1
 	for i, o := range batch {
-		if single {
+		if o.bin != "" {
+			if err := t.flush(o.bin); err != nil {
+				fail(err)
+				return
+			}
+		}
+		if single || o.atomic {
 			errs[i] = o.fn(t)
 			continue
 		}
@@ -131,20 +242,24 @@ func (db *DB) commitBatch(batch []*op) {
 		errs[i] = o.fn(t)
 		if errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
-				tx.Rollback()
-				finish(fmt.Errorf("rollback to savepoint: %w", err))
+				fail(fmt.Errorf("rollback to savepoint: %w", err))
 				return
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
-			tx.Rollback()
-			finish(fmt.Errorf("release savepoint: %w", err))
+			fail(fmt.Errorf("release savepoint: %w", err))
 			return
 		}
 	}
 	if single && errs[0] != nil {
-		tx.Rollback()
-		finish(nil)
+		fail(nil)
+		return
+	}
+	if err := t.flushAll(); err != nil {
+		for i := range errs {
+			errs[i] = nil
+		}
+		fail(err)
 		return
 	}
 	start := time.Now()
@@ -154,8 +269,18 @@ func (db *DB) commitBatch(batch []*op) {
 		for i := range errs {
 			errs[i] = nil
 		}
+		clear(db.counters)
 		finish(fmt.Errorf("commit: %w", err))
 		return
+	}
+	for id, c := range t.counters {
+		c.dirty = false
+		db.counters[id] = c
+	}
+	for _, o := range batch {
+		if o.bin != "" {
+			db.bins.forget(o.bin)
+		}
 	}
 	db.stats.CommitNano.Add(int64(time.Since(start)))
 	db.stats.Commits.Add(1)
@@ -174,7 +299,8 @@ func (db *DB) commitBatch(batch []*op) {
 // writerStmts are the hot statements, prepared once on the writer connection:
 // the driver has no statement cache.
 type writerStmts struct {
-	nextSeq *sql.Stmt
+	counter *sql.Stmt
+	setSeq  *sql.Stmt
 	insert  *sql.Stmt
 	binByID *sql.Stmt // on the reader pool
 }
@@ -189,10 +315,8 @@ func (db *DB) prepare(ctx context.Context) error {
 		s, err = d.PrepareContext(ctx, q)
 		return s
 	}
-	// RETURNING must name exactly what Capture scans: database/sql refuses
-	// a Scan with fewer destinations than columns.
-	db.stmts.nextSeq = prep(db.w, `UPDATE bins SET seq = seq + 1, served = served + 1, last_active_at = ?
-		WHERE id = ? RETURNING seq, served, response`)
+	db.stmts.counter = prep(db.w, `SELECT seq, served, response FROM bins WHERE id = ?`)
+	db.stmts.setSeq = prep(db.w, `UPDATE bins SET seq = ?, served = ?, last_active_at = ? WHERE id = ?`)
 	db.stmts.insert = prep(db.w, `INSERT INTO requests
 		(bin_id, seq, method, path, query, headers, size, truncated, remote_addr, proto, tls, received_at, verdict, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -204,7 +328,7 @@ func (db *DB) prepare(ctx context.Context) error {
 }
 
 func (s *writerStmts) close() {
-	for _, st := range []*sql.Stmt{s.nextSeq, s.insert, s.binByID} {
+	for _, st := range []*sql.Stmt{s.counter, s.setSeq, s.insert, s.binByID} {
 		if st != nil {
 			st.Close()
 		}
