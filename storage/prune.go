@@ -37,6 +37,26 @@ func (db *DB) pruner() {
 	}
 }
 
+// pruneBatch and prunePause keep background deletes out of the captures'
+// way: each delete transaction is short, and between two of them the writer
+// is left to the captures queued meanwhile. A user's "clear bin" uses the
+// larger deleteBatch: someone is waiting for it.
+const (
+	pruneBatch = 16
+	prunePause = 4 * time.Millisecond
+)
+
+func pausePrune(ctx context.Context) error {
+	t := time.NewTimer(prunePause)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // PruneStats says what one Prune pass deleted.
 type PruneStats struct {
 	Requests int64 // requests over a bin's cap
@@ -75,13 +95,16 @@ func (db *DB) Prune(ctx context.Context) (PruneStats, error) {
 		}
 		for _, o := range bins {
 			for {
-				n, err := db.deleteOldest(ctx, o.id, o.upTo, 0)
+				n, err := db.deleteOldest(ctx, o.id, o.upTo, 0, pruneBatch)
 				if err != nil {
 					return st, fmt.Errorf("prune bin %s: %w", o.id, err)
 				}
 				st.Requests += n
-				if n < deleteBatch {
+				if n < pruneBatch {
 					break
+				}
+				if err := pausePrune(ctx); err != nil {
+					return st, err
 				}
 			}
 		}
@@ -115,12 +138,15 @@ func (db *DB) Prune(ctx context.Context) (PruneStats, error) {
 			// it still is: a capture arriving now keeps the bin, its new
 			// request and its history.
 			for {
-				n, err := db.deleteOldest(ctx, id, b.seq, cutoff)
+				n, err := db.deleteOldest(ctx, id, b.seq, cutoff, pruneBatch)
 				if err != nil {
 					return st, fmt.Errorf("empty idle bin %s: %w", id, err)
 				}
-				if n < deleteBatch {
+				if n < pruneBatch {
 					break
+				}
+				if err := pausePrune(ctx); err != nil {
+					return st, err
 				}
 			}
 			// Deleted only if still idle: a capture may have arrived meanwhile.

@@ -491,7 +491,7 @@ func (db *DB) ClearRequests(ctx context.Context, binID string) error {
 		return fmt.Errorf("clear bin: %w", err)
 	}
 	for {
-		n, err := db.deleteOldest(ctx, binID, b.Seq, 0)
+		n, err := db.deleteOldest(ctx, binID, b.Seq, 0, deleteBatch)
 		if err != nil {
 			return fmt.Errorf("clear bin %s: %w", binID, err)
 		}
@@ -501,16 +501,19 @@ func (db *DB) ClearRequests(ctx context.Context, binID string) error {
 	}
 }
 
-// deleteOldest deletes up to deleteBatch of a bin's requests with
+// deleteOldest deletes up to limit of a bin's requests with
 // seq <= upTo, oldest first, in one transaction. With idleBefore > 0 it
 // deletes nothing unless the bin was last active before that unix ms time,
 // checked in the same transaction: a bin that retention is emptying keeps
 // its history when a capture wakes it up halfway.
-func (db *DB) deleteOldest(ctx context.Context, binID string, upTo, idleBefore int64) (int64, error) {
+func (db *DB) deleteOldest(ctx context.Context, binID string, upTo, idleBefore int64, limit int) (int64, error) {
 	var n int64
 	err := db.write(ctx, func(t *wtx) error {
 		n = 0
 		if idleBefore > 0 {
+			if c := t.counters[binID]; c != nil && c.dirty {
+				return nil // captured to in this very batch: awake
+			}
 			var idle bool
 			err := t.QueryRowContext(t.ctx, `SELECT last_active_at < ? FROM bins WHERE id = ?`, idleBefore, binID).Scan(&idle)
 			if isNoRows(err) || (err == nil && !idle) {
@@ -521,7 +524,7 @@ func (db *DB) deleteOldest(ctx context.Context, binID string, upTo, idleBefore i
 			}
 		}
 		res, err := t.exec(`DELETE FROM requests WHERE pk IN
-			(SELECT pk FROM requests WHERE bin_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`, binID, upTo, deleteBatch)
+			(SELECT pk FROM requests WHERE bin_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`, binID, upTo, limit)
 		if err != nil {
 			return err
 		}
