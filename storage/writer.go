@@ -157,6 +157,7 @@ func (db *DB) submit(ctx context.Context, o *op) error {
 
 func (db *DB) writer() {
 	defer db.wg.Done()
+	defer close(db.syncq) // the syncer acknowledges what is left, then stops
 	batch := make([]*op, 0, maxBatch)
 	for {
 		select {
@@ -189,22 +190,32 @@ func (db *DB) fill(batch []*op) []*op {
 	return batch
 }
 
-// commit runs one batch in one immediate transaction. Each op runs inside a
-// savepoint so that one failing op (a bin deleted a moment ago) does not undo
-// the others' work. It returns batch emptied for reuse.
+// commit runs one batch in one immediate transaction and returns batch
+// emptied for reuse. The batch may grow while it runs (see commitBatch).
 func (db *DB) commit(batch []*op) []*op {
-	// Drop the references when done: a batch can hold 256 captures of up to
-	// 10 MiB each, which must not live on until the next batch overwrites them.
-	defer clear(batch)
-	db.commitBatch(batch)
+	batch = db.commitBatch(batch)
+	// Drop the references: a batch can hold 256 captures of up to 10 MiB
+	// each, which must not live on until the next batch overwrites them.
+	clear(batch)
 	return batch[:0]
 }
 
-func (db *DB) commitBatch(batch []*op) {
+// commitBatch runs the ops of batch in one transaction, each non-atomic one
+// inside a savepoint so that one failing op (a bin deleted a moment ago) does
+// not undo the others' work, commits, and hands the batch to the syncer.
+//
+// While the previous commit's fsync is still running, the transaction stays
+// open and takes in the ops that arrive meanwhile: they would have to wait
+// for the disk anyway, and joining this commit costs them nothing, where a
+// commit of their own would rewrite the same pages again.
+func (db *DB) commitBatch(batch []*op) []*op {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	errs := make([]error, len(batch))
+	errs := make([]error, 0, len(batch))
 	finish := func(err error) {
+		for len(errs) < len(batch) {
+			errs = append(errs, nil)
+		}
 		for i, o := range batch {
 			if errs[i] == nil {
 				errs[i] = err
@@ -215,63 +226,88 @@ func (db *DB) commitBatch(batch []*op) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		finish(fmt.Errorf("begin: %w", err))
-		return
+		return batch
 	}
 	t := &wtx{Tx: tx, ctx: ctx, now: db.opts.Now(), db: db, counters: map[string]*binCounter{}, stmts: map[*sql.Stmt]*sql.Stmt{}}
 	fail := func(err error) {
 		tx.Rollback()
 		clear(db.counters) // the database is the truth again
+		clear(errs)        // nothing of this batch stays: every op gets err
 		finish(err)
 	}
-	single := len(batch) == 1
-	for i, o := range batch {
+	// run runs one op; an error it returns breaks the whole transaction.
+	run := func(o *op) error {
 		if o.bin != "" {
 			if err := t.flush(o.bin); err != nil {
-				fail(err)
-				return
+				return err
 			}
 		}
-		if single || o.atomic {
-			errs[i] = o.fn(t)
-			continue
+		if o.atomic {
+			errs = append(errs, o.fn(t))
+			return nil
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
-			errs[i] = fmt.Errorf("savepoint: %w", err)
-			continue
+			return fmt.Errorf("savepoint: %w", err)
 		}
-		errs[i] = o.fn(t)
-		if errs[i] != nil {
+		err := o.fn(t)
+		errs = append(errs, err)
+		if err != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
-				fail(fmt.Errorf("rollback to savepoint: %w", err))
-				return
+				return fmt.Errorf("rollback to savepoint: %w", err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
-			fail(fmt.Errorf("release savepoint: %w", err))
-			return
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+		return nil
+	}
+	for {
+		for len(errs) < len(batch) {
+			if err := run(batch[len(errs)]); err != nil {
+				fail(err)
+				return batch
+			}
+		}
+		if len(batch) >= maxBatch {
+			break
+		}
+		if db.inflight.Load() == 0 {
+			if batch = db.fill(batch); len(errs) == len(batch) {
+				break
+			}
+			continue
+		}
+		select {
+		case o := <-db.ops:
+			batch = append(batch, o)
+		case <-db.syncDone:
 		}
 	}
-	if single && errs[0] != nil {
-		fail(nil)
-		return
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		}
+	}
+	if ok == 0 {
+		// Nothing to keep: no commit, no fsync.
+		tx.Rollback()
+		clear(db.counters)
+		finish(nil)
+		return batch
 	}
 	if err := t.flushAll(); err != nil {
-		for i := range errs {
-			errs[i] = nil
-		}
 		fail(err)
-		return
+		return batch
 	}
 	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		// Nothing of this batch is durable: every op fails, even those whose
 		// own statements succeeded.
-		for i := range errs {
-			errs[i] = nil
-		}
 		clear(db.counters)
+		clear(errs)
 		finish(fmt.Errorf("commit: %w", err))
-		return
+		return batch
 	}
 	for id, c := range t.counters {
 		c.dirty = false
@@ -288,12 +324,11 @@ func (db *DB) commitBatch(batch []*op) {
 	if n := int64(len(batch)); n > db.stats.MaxBatch.Load() {
 		db.stats.MaxBatch.Store(n)
 	}
-	for i, o := range batch {
-		if errs[i] == nil && o.after != nil {
-			o.after()
-		}
-	}
-	finish(nil)
+	// Committed, but not yet on disk: the syncer acknowledges the batch
+	// after its fsync, while this goroutine goes on with the next one.
+	db.inflight.Add(1)
+	db.syncq <- &synced{ops: append([]*op(nil), batch...), errs: errs}
+	return batch
 }
 
 // writerStmts are the hot statements, prepared once on the writer connection:
