@@ -200,9 +200,16 @@ func (s *Server) handleExportJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+bin.ID+`.json"`)
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(`{"requests":[`))
+	s.exportArray(w, r, bin, func(req *storage.Request) any { return toRequestJSON(req, true) })
+	w.Write([]byte("]}\n"))
+}
+
+// exportArray writes the bin's requests (see exportEach) as the elements of
+// a JSON array whose brackets the caller writes; entry gives each element.
+func (s *Server) exportArray(w http.ResponseWriter, r *http.Request, bin storage.Bin, entry func(*storage.Request) any) {
 	n := 0
 	s.exportEach(w, r, bin, func(req *storage.Request) error {
-		j, err := json.Marshal(toRequestJSON(req, true))
+		j, err := json.Marshal(entry(req))
 		if err != nil {
 			return err
 		}
@@ -213,7 +220,6 @@ func (s *Server) handleExportJSON(w http.ResponseWriter, r *http.Request) {
 		_, err = w.Write(j)
 		return err
 	})
-	w.Write([]byte("]}\n"))
 }
 
 // exportEach calls fn for each of the bin's requests captured before the

@@ -57,11 +57,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 
 	bin, err := s.db.CachedBin(r.Context(), binID)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
-			return
-		}
-		s.serverError(w, r, err)
+		s.captureFail(w, r, binID, err)
 		return
 	}
 	if ok, retry := s.limits.allow(bin.ID); !ok {
@@ -102,13 +98,13 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 		TLS:        s.isTLS(r),
 		ReceivedAt: received,
 	}
-	captured, err := s.store(r.Context(), &bin, req, s.baseURL(r))
+	var base string // only schemes that sign the URL need it
+	if bin.Signature != nil {
+		base = s.baseURL(r)
+	}
+	captured, err := s.store(r.Context(), &bin, req, base)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
-			return
-		}
-		s.serverError(w, r, err)
+		s.captureFail(w, r, binID, err)
 		return
 	}
 	s.metrics.captured(len(body))
@@ -118,6 +114,16 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.answer(w, r, captured)
+}
+
+// captureFail answers a capture that could not be stored: 404 for a bin
+// that does not (or no longer) exist, 500 for anything else.
+func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID string, err error) {
+	if errors.Is(err, storage.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
+		return
+	}
+	s.serverError(w, r, err)
 }
 
 // store checks the request's signature, queues its auto-forward and stores

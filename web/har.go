@@ -216,18 +216,6 @@ func (s *Server) handleExportHAR(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(`{"log":` + prefix + `"entries":[`))
 	base := s.baseURL(r)
-	n := 0
-	s.exportEach(w, r, bin, func(req *storage.Request) error {
-		j, err := json.Marshal(toHAREntry(base, req))
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			w.Write([]byte(",\n"))
-		}
-		n++
-		_, err = w.Write(j)
-		return err
-	})
+	s.exportArray(w, r, bin, func(req *storage.Request) any { return toHAREntry(base, req) })
 	w.Write([]byte("]}}\n"))
 }
