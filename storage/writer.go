@@ -16,7 +16,7 @@ const maxBatch = 256
 // op is one unit of work for the writer goroutine.
 type op struct {
 	fn    func(*wtx) error
-	after func() // runs after a successful commit, on the writer goroutine
+	after func() // runs once the commit is durable, on the syncer goroutine
 	done  chan error
 	// bin names the bin whose row fn changes or deletes by SQL: its seq
 	// counter is written out before fn runs and reloaded after.
@@ -124,8 +124,8 @@ func (t *wtx) flushAll() error {
 }
 
 // write runs fn in the writer goroutine and waits until its transaction has
-// committed. after, if not nil, runs on the writer goroutine after the commit,
-// in commit order. The caller's ctx only bounds the wait for a place in the
+// committed and is durable. after, if not nil, then runs on the syncer
+// goroutine, in commit order. The caller's ctx only bounds the wait for a place in the
 // queue: once queued, the op completes even if the caller gives up, because
 // another request may share its transaction.
 func (db *DB) write(ctx context.Context, fn func(*wtx) error, after func()) error {

@@ -8,8 +8,8 @@ import (
 )
 
 // Hub fans captured requests out to whoever listens live: event streams,
-// pages, long polls. The database calls Publish after each commit, from its
-// writer goroutine and in seq order, so Publish never blocks.
+// pages, long polls. The database calls Publish once a capture is durable,
+// from its write path and in seq order, so Publish never blocks.
 type Hub struct {
 	log  *slog.Logger
 	live *live // the event streams (live.go)

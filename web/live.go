@@ -185,7 +185,7 @@ func (l *live) close() {
 }
 
 // publish hands a committed capture to the viewers of its bin. It never
-// blocks: it runs on the database's writer goroutine.
+// blocks: it runs on the database's write path (its syncer goroutine).
 func (l *live) publish(r *storage.Request) {
 	if len(l.keysOf(r.BinID)) == 0 || l.ctx.Err() != nil {
 		// Anyone who connects later reads this request from the database.
