@@ -640,6 +640,7 @@ func (c *liveConn) run() {
 	}
 	tick := time.NewTicker(c.l.heartbeat)
 	defer tick.Stop()
+	var batch bytes.Buffer
 	var expire, recheck <-chan time.Time
 	if !c.sr.until.IsZero() {
 		t := time.NewTimer(time.Until(c.sr.until))
@@ -668,30 +669,66 @@ func (c *liveConn) run() {
 				return
 			}
 		case f := <-c.out:
-			c.pending.Add(-int64(len(f)))
-			seq, ok := frameSeq(f)
-			if ok && seq <= last {
-				continue // already sent from the backlog
+			// Frames that queued up while the last write ran go out in
+			// one write: a busy stream costs one syscall per batch, not
+			// per event.
+			batch.Reset()
+		drain:
+			for {
+				c.pending.Add(-int64(len(f)))
+				if err := c.take(f, &last, &batch); err != nil {
+					return
+				}
+				if batch.Len() >= maxWriteBatch {
+					break
+				}
+				select {
+				case f = <-c.out:
+				default:
+					break drain
+				}
 			}
-			if ok && seq > last+1 {
-				// An event did not reach us (a full queue somewhere):
-				// fill the gap from the database first.
-				if err := c.catchUp(&last, seq-1); err != nil {
+			if batch.Len() > 0 {
+				if err := c.write(batch.Bytes()); err != nil {
 					return
 				}
 			}
-			if ok && bytes.HasSuffix(f, []byte("\nevent: "+skipEvent+"\n\n")) {
-				last = seq // not shown by this client's filter
-				continue
-			}
-			if err := c.write(f); err != nil {
-				return
-			}
-			if ok {
-				last = seq
-			}
 		}
 	}
+}
+
+// maxWriteBatch bounds how many bytes of queued frames one write sends.
+const maxWriteBatch = 256 << 10
+
+// take adds a live frame to batch unless the backlog already sent it, first
+// filling any gap before it from the database, and advances *last.
+func (c *liveConn) take(f []byte, last *int64, batch *bytes.Buffer) error {
+	seq, ok := frameSeq(f)
+	if ok && seq <= *last {
+		return nil // already sent from the backlog
+	}
+	if ok && seq > *last+1 {
+		// An event did not reach us (a full queue somewhere): fill the
+		// gap from the database first, after what is already batched.
+		if batch.Len() > 0 {
+			if err := c.write(batch.Bytes()); err != nil {
+				return err
+			}
+			batch.Reset()
+		}
+		if err := c.catchUp(last, seq-1); err != nil {
+			return err
+		}
+	}
+	if ok && bytes.HasSuffix(f, []byte("\nevent: "+skipEvent+"\n\n")) {
+		*last = seq // not shown by this client's filter
+		return nil
+	}
+	batch.Write(f)
+	if ok {
+		*last = seq
+	}
+	return nil
 }
 
 // end closes a stream that may not go on (an expired share link).
@@ -706,6 +743,7 @@ func (c *liveConn) end(why string) {
 // advances *last. Rows are read a page at a time and closed before any
 // write, so a slow client never holds a read transaction open.
 func (c *liveConn) catchUp(last *int64, upTo int64) error {
+	var page bytes.Buffer
 	for {
 		reqs, err := c.sr.backlog(c.ctx, *last, backlogPage)
 		if err != nil {
@@ -715,9 +753,11 @@ func (c *liveConn) catchUp(last *int64, upTo int64) error {
 			c.fail("backlog")
 			return err
 		}
+		done := len(reqs) < backlogPage
 		for _, r := range reqs {
 			if upTo > 0 && r.Seq > upTo {
-				return nil
+				done = true
+				break
 			}
 			if !r.Matches(c.sr.q) {
 				*last = r.Seq
@@ -728,12 +768,17 @@ func (c *liveConn) catchUp(last *int64, upTo int64) error {
 				c.fail("render")
 				return err
 			}
-			if err := c.write(f); err != nil {
-				return err
-			}
+			page.Write(f)
 			*last = r.Seq
 		}
-		if len(reqs) < backlogPage {
+		// One write per page of the backlog.
+		if page.Len() > 0 {
+			if err := c.write(page.Bytes()); err != nil {
+				return err
+			}
+			page.Reset()
+		}
+		if done {
 			return nil
 		}
 	}
