@@ -19,6 +19,11 @@ type synced struct {
 // runs the ops' after hooks and answers their callers, batch by batch in
 // commit order. Batches that committed while the previous fsync ran share
 // the next one.
+//
+// Readers (the API, a stream's backlog) can see a committed batch for the
+// moment its fsync takes; its senders' answers and its live events wait
+// for the fsync. After a power cut in that moment the batch is gone, but no
+// sender was told it was stored.
 func (db *DB) syncer() {
 	defer db.wg.Done()
 	defer db.wal.close()
