@@ -35,7 +35,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		s.metrics.answered(sw.code())
 		level := slog.LevelInfo
-		if _, _, _, ok := captureTarget(r); ok {
+		if _, _, _, ok := captureTarget(r); ok || r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
+			// Captures are the hot path and the inspector shows them;
+			// health checks and scrapes would drown everything else.
 			level = slog.LevelDebug
 		}
 		if sw.status >= 500 {
