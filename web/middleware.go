@@ -26,8 +26,8 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// logRequests logs one line per request. Captures log at debug level: they
-// are the hot path, and the inspector already shows them.
+// logRequests logs one line per request; captures, health checks and metric
+// scrapes only at debug level.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
