@@ -88,6 +88,27 @@ func parseECPrivate(s string) (*ecdsa.PrivateKey, error) {
 // tsBody is timestamp text followed directly by the body (Discord, SendGrid).
 func tsBody(ts string, body []byte) []byte { return append([]byte(ts), body...) }
 
+// readTimestampedBody reads the asymmetric schemes that sign the timestamp
+// header's text followed by the body, with one signature in one header
+// (Discord, SendGrid); c gives the algorithm, encoding and key kind.
+func readTimestampedBody(sigh, tsh string, c candidate) func(Input, Params) (reading, error) {
+	return func(in Input, _ Params) (reading, error) {
+		r := reading{header: sigh + ", " + tsh}
+		sig, tsText := strings.TrimSpace(in.Header.Get(sigh)), in.Header.Get(tsh)
+		if sig == "" {
+			r.problem, r.sigMissing = "the request has no "+sigh+" header.", true
+			return r, nil
+		}
+		if ts, err := parseUnix(tsText); err == nil {
+			r.ts = &ts
+		}
+		remsg := func(b []byte) []byte { return tsBody(tsText, b) }
+		c.text, c.msg, c.remsg = sig, remsg(in.Body), remsg
+		r.cands = []candidate{c}
+		return r, nil
+	}
+}
+
 func discordScheme() *scheme {
 	const sigh, tsh = "X-Signature-Ed25519", "X-Signature-Timestamp"
 	return &scheme{
@@ -107,20 +128,7 @@ func discordScheme() *scheme {
 			}
 			return nil
 		},
-		read: func(in Input, _ Params) (reading, error) {
-			r := reading{header: sigh + ", " + tsh}
-			sig, tsText := strings.TrimSpace(in.Header.Get(sigh)), in.Header.Get(tsh)
-			if sig == "" {
-				r.problem, r.sigMissing = "the request has no "+sigh+" header.", true
-				return r, nil
-			}
-			if ts, err := parseUnix(tsText); err == nil {
-				r.ts = &ts
-			}
-			remsg := func(b []byte) []byte { return tsBody(tsText, b) }
-			r.cands = []candidate{{text: sig, alg: ed25519Sig, enc: encHex, key: keyEdHex, msg: remsg(in.Body), remsg: remsg}}
-			return r, nil
-		},
+		read:     readTimestampedBody(sigh, tsh, candidate{alg: ed25519Sig, enc: encHex, key: keyEdHex}),
 		noSecret: true,
 		sign: func(in Input, p Params, _ string) (http.Header, []byte, error) {
 			if p["private_key"] == "" {
@@ -158,20 +166,7 @@ func sendgridScheme() *scheme {
 			}
 			return nil
 		},
-		read: func(in Input, _ Params) (reading, error) {
-			r := reading{header: sigh + ", " + tsh}
-			sig, tsText := strings.TrimSpace(in.Header.Get(sigh)), in.Header.Get(tsh)
-			if sig == "" {
-				r.problem, r.sigMissing = "the request has no "+sigh+" header.", true
-				return r, nil
-			}
-			if ts, err := parseUnix(tsText); err == nil {
-				r.ts = &ts
-			}
-			remsg := func(b []byte) []byte { return tsBody(tsText, b) }
-			r.cands = []candidate{{text: sig, alg: ecdsaP256, enc: encBase64, key: keyECDSA, msg: remsg(in.Body), remsg: remsg}}
-			return r, nil
-		},
+		read:     readTimestampedBody(sigh, tsh, candidate{alg: ecdsaP256, enc: encBase64, key: keyECDSA}),
 		noSecret: true,
 		sign: func(in Input, p Params, _ string) (http.Header, []byte, error) {
 			if p["private_key"] == "" {
