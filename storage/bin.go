@@ -223,14 +223,7 @@ func (db *DB) DeleteBin(ctx context.Context, id string) error {
 	}
 	// Whatever was captured meanwhile goes with the bin (ON DELETE CASCADE).
 	err := db.writeBin(ctx, id, func(t *wtx) error {
-		res, err := t.exec(`DELETE FROM bins WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return t.execOne(`DELETE FROM bins WHERE id = ?`, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete bin %s: %w", id, err)
@@ -241,14 +234,7 @@ func (db *DB) DeleteBin(ctx context.Context, id string) error {
 // updateBin runs one UPDATE on a bin and returns the bin as it is afterwards.
 func (db *DB) updateBin(ctx context.Context, id, set string, args ...any) (Bin, error) {
 	err := db.writeBin(ctx, id, func(t *wtx) error {
-		res, err := t.exec(`UPDATE bins SET `+set+`, last_active_at = ? WHERE id = ?`, append(args, t.now.UnixMilli(), id)...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return t.execOne(`UPDATE bins SET `+set+`, last_active_at = ? WHERE id = ?`, append(args, t.now.UnixMilli(), id)...)
 	})
 	if err != nil {
 		return Bin{}, fmt.Errorf("update bin %s: %w", id, err)

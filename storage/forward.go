@@ -49,16 +49,9 @@ func insertForward(t *wtx, pk int64, f Forward) error {
 	if at.IsZero() {
 		at = t.now
 	}
-	res, err := t.exec(`INSERT INTO forwards (request_pk, url, status, attempt, error, duration_ms, auto, at)
+	return t.execOne(`INSERT INTO forwards (request_pk, url, status, attempt, error, duration_ms, auto, at)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM requests WHERE pk = ?)`,
 		pk, f.URL, f.Status, f.Attempt, f.Error, f.DurationMS, f.Auto, at.UnixMilli(), pk)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 func forwards(ctx context.Context, q querier, pk int64) ([]Forward, error) {

@@ -466,14 +466,7 @@ func (db *DB) Request(ctx context.Context, binID string, seq int64) (*Request, e
 // DeleteRequest deletes one request, or returns ErrNotFound.
 func (db *DB) DeleteRequest(ctx context.Context, binID string, seq int64) error {
 	err := db.write(ctx, func(t *wtx) error {
-		res, err := t.exec(`DELETE FROM requests WHERE bin_id = ? AND seq = ?`, binID, seq)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return t.execOne(`DELETE FROM requests WHERE bin_id = ? AND seq = ?`, binID, seq)
 	}, nil)
 	if err != nil {
 		return fmt.Errorf("delete request %s: %w", RequestID(seq), err)

@@ -23,15 +23,8 @@ func (db *DB) CreateShare(ctx context.Context, binID string, ttl time.Duration) 
 		now := t.now.UTC().Truncate(time.Millisecond)
 		// 20 random bytes: 160 bits, unguessable, 32 base32 characters.
 		s = Share{ID: newID(20), BinID: binID, CreatedAt: now, ExpiresAt: now.Add(ttl).Truncate(time.Millisecond)}
-		res, err := t.exec(`INSERT INTO shares (id, bin_id, created_at, expires_at)
+		return t.execOne(`INSERT INTO shares (id, bin_id, created_at, expires_at)
 			SELECT ?, id, ?, ? FROM bins WHERE id = ?`, s.ID, s.CreatedAt.UnixMilli(), s.ExpiresAt.UnixMilli(), binID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
 	}, nil)
 	if err != nil {
 		return Share{}, fmt.Errorf("create share of bin %s: %w", binID, err)
@@ -88,14 +81,7 @@ func (db *DB) Shares(ctx context.Context, binID string) ([]Share, error) {
 // cannot revoke another bin's links.
 func (db *DB) RevokeShare(ctx context.Context, binID, id string) error {
 	err := db.write(ctx, func(t *wtx) error {
-		res, err := t.exec(`DELETE FROM shares WHERE id = ? AND bin_id = ?`, id, binID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return t.execOne(`DELETE FROM shares WHERE id = ? AND bin_id = ?`, id, binID)
 	}, nil)
 	if err != nil {
 		return fmt.Errorf("revoke share: %w", err)

@@ -50,6 +50,21 @@ func (t *wtx) exec(query string, args ...any) (sql.Result, error) {
 	return t.ExecContext(t.ctx, query, args...)
 }
 
+// execOne runs a statement that must change a row: ErrNotFound when it
+// changed none (the bin, request or share is gone).
+func (t *wtx) execOne(query string, args ...any) error {
+	res, err := t.exec(query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // stmt returns the prepared statement s bound to this transaction, once per
 // batch rather than once per use.
 func (t *wtx) stmt(s *sql.Stmt) *sql.Stmt {
