@@ -46,7 +46,7 @@ func benchRequest(binID string) *Request {
 // cannot express "one capturer". It reports captures/s and the average
 // number of operations per commit.
 func BenchmarkCapture(b *testing.B) {
-	for _, capturers := range []int{1, 8, 64} {
+	for _, capturers := range []int{1, 8, 32, 64} {
 		b.Run(fmt.Sprintf("capturers=%d", capturers), func(b *testing.B) {
 			db := mustOpenDB(b, Options{})
 			ctx := context.Background()
@@ -55,7 +55,8 @@ func BenchmarkCapture(b *testing.B) {
 				bins[i] = mustCreateBin(b, db, "", "").ID
 			}
 			st := db.Stats()
-			commits, ops := st.Commits.Load(), st.Ops.Load()
+			commits, ops, commitNano := st.Commits.Load(), st.Ops.Load(), st.CommitNano.Load()
+			syncs, syncNano := st.Syncs.Load(), st.SyncNano.Load()
 			b.SetBytes(int64(len(benchBody)))
 			b.ResetTimer()
 			start := time.Now()
@@ -76,10 +77,15 @@ func BenchmarkCapture(b *testing.B) {
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
-			commits, ops = st.Commits.Load()-commits, st.Ops.Load()-ops
+			commits, ops, commitNano = st.Commits.Load()-commits, st.Ops.Load()-ops, st.CommitNano.Load()-commitNano
+			syncs, syncNano = st.Syncs.Load()-syncs, st.SyncNano.Load()-syncNano
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "captures/s")
 			if commits > 0 {
 				b.ReportMetric(float64(ops)/float64(commits), "ops/commit")
+				b.ReportMetric(float64(commitNano)/float64(commits)/1e3, "µs/commit")
+			}
+			if syncs > 0 {
+				b.ReportMetric(float64(syncNano)/float64(syncs)/1e3, "µs/fsync")
 			}
 		})
 	}

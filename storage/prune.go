@@ -95,7 +95,7 @@ func (db *DB) Prune(ctx context.Context) (PruneStats, error) {
 		}
 		for _, o := range bins {
 			for {
-				n, err := db.deleteOldest(ctx, o.id, o.upTo, 0, pruneBatch)
+				n, err := db.deleteOldest(ctx, o.id, o.upTo, 0, pruneBatch, true)
 				if err != nil {
 					return st, fmt.Errorf("prune bin %s: %w", o.id, err)
 				}
@@ -138,7 +138,7 @@ func (db *DB) Prune(ctx context.Context) (PruneStats, error) {
 			// it still is: a capture arriving now keeps the bin, its new
 			// request and its history.
 			for {
-				n, err := db.deleteOldest(ctx, id, b.seq, cutoff, pruneBatch)
+				n, err := db.deleteOldest(ctx, id, b.seq, cutoff, pruneBatch, true)
 				if err != nil {
 					return st, fmt.Errorf("empty idle bin %s: %w", id, err)
 				}

@@ -112,19 +112,19 @@ func TestPruneStopsWhenBinWakesUp(t *testing.T) {
 	captureMany(t, db, bin.ID, 5)
 	cutoff := clock.Now().Add(time.Minute).UnixMilli() // idle as of the cutoff
 
-	if n, err := db.deleteOldest(ctx, bin.ID, 2, cutoff, deleteBatch); err != nil || n != 2 {
+	if n, err := db.deleteOldest(ctx, bin.ID, 2, cutoff, deleteBatch, true); err != nil || n != 2 {
 		t.Fatalf("idle batch deleted %d, %v; want 2", n, err)
 	}
 	clock.Advance(2 * time.Minute)
 	mustCapture(t, db, newRequest(bin.ID)) // wakes the bin up
-	if n, err := db.deleteOldest(ctx, bin.ID, 5, cutoff, deleteBatch); err != nil || n != 0 {
+	if n, err := db.deleteOldest(ctx, bin.ID, 5, cutoff, deleteBatch, true); err != nil || n != 0 {
 		t.Errorf("batch after the wake-up deleted %d, %v; want 0", n, err)
 	}
 	got, _, _ := db.ListRequests(ctx, bin.ID, ListOptions{})
 	if !slices.Equal(seqs(got), []int64{6, 5, 4, 3}) {
 		t.Errorf("left %v, want [6 5 4 3]", seqs(got))
 	}
-	if n, err := db.deleteOldest(ctx, "nosuchbin", 5, cutoff, deleteBatch); err != nil || n != 0 {
+	if n, err := db.deleteOldest(ctx, "nosuchbin", 5, cutoff, deleteBatch, true); err != nil || n != 0 {
 		t.Errorf("missing bin: %d, %v", n, err)
 	}
 }

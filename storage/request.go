@@ -484,7 +484,7 @@ func (db *DB) ClearRequests(ctx context.Context, binID string) error {
 		return fmt.Errorf("clear bin: %w", err)
 	}
 	for {
-		n, err := db.deleteOldest(ctx, binID, b.Seq, 0, deleteBatch)
+		n, err := db.deleteOldest(ctx, binID, b.Seq, 0, deleteBatch, false)
 		if err != nil {
 			return fmt.Errorf("clear bin %s: %w", binID, err)
 		}
@@ -498,10 +498,11 @@ func (db *DB) ClearRequests(ctx context.Context, binID string) error {
 // seq <= upTo, oldest first, in one transaction. With idleBefore > 0 it
 // deletes nothing unless the bin was last active before that unix ms time,
 // checked in the same transaction: a bin that retention is emptying keeps
-// its history when a capture wakes it up halfway.
-func (db *DB) deleteOldest(ctx context.Context, binID string, upTo, idleBefore int64, limit int) (int64, error) {
+// its history when a capture wakes it up halfway. background says the
+// pruner does it, which does not wait for an fsync (see op.background).
+func (db *DB) deleteOldest(ctx context.Context, binID string, upTo, idleBefore int64, limit int, background bool) (int64, error) {
 	var n int64
-	err := db.write(ctx, func(t *wtx) error {
+	fn := func(t *wtx) error {
 		n = 0
 		if idleBefore > 0 {
 			if c := t.counters[binID]; c != nil && c.dirty {
@@ -523,7 +524,13 @@ func (db *DB) deleteOldest(ctx context.Context, binID string, upTo, idleBefore i
 		}
 		n, err = res.RowsAffected()
 		return err
-	}, nil)
+	}
+	var err error
+	if background {
+		err = db.writeBackground(ctx, fn)
+	} else {
+		err = db.write(ctx, fn, nil)
+	}
 	return n, err
 }
 

@@ -93,14 +93,14 @@ func (db *DB) RevokeShare(ctx context.Context, binID, id string) error {
 // expired rows anyway, so this only reclaims space; the pruner may call it.
 func (db *DB) PruneShares(ctx context.Context) (int64, error) {
 	var n int64
-	err := db.write(ctx, func(t *wtx) error {
+	err := db.writeBackground(ctx, func(t *wtx) error {
 		res, err := t.exec(`DELETE FROM shares WHERE expires_at <= ?`, t.now.UnixMilli())
 		if err != nil {
 			return err
 		}
 		n, err = res.RowsAffected()
 		return err
-	}, nil)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("prune shares: %w", err)
 	}

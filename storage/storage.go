@@ -80,11 +80,12 @@ type DB struct {
 	closeErr  error
 
 	syncq    chan *synced  // committed batches waiting for their fsync
-	syncDone chan struct{} // the syncer finished a round
-	inflight atomic.Int64  // batches handed to the syncer, not yet acknowledged
+	syncTook chan struct{} // the syncer took the waiting batches into an fsync
+	waiting  atomic.Int64  // batches committed whose fsync has not started yet
 	wal      walFile       // syncer goroutine only
 	stmts    writerStmts
 	counters map[string]*binCounter // committed seq counters; writer goroutine only
+	held     *op                    // an op that starts the next batch; writer goroutine only
 	bins     binCache               // bins for the capture path
 	stats    Stats
 }
@@ -96,6 +97,8 @@ type Stats struct {
 	Captures   atomic.Int64 // requests captured
 	CommitNano atomic.Int64 // total time spent in commits
 	MaxBatch   atomic.Int64 // largest batch so far
+	Syncs      atomic.Int64 // fsyncs of the WAL that acknowledged commits
+	SyncNano   atomic.Int64 // total time spent in those fsyncs
 }
 
 // Open opens (creating if needed) the database at path, applies pending
@@ -119,7 +122,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// should fail loudly, not be ignored.
 	sqlite.StrictPragmas(true)
 
-	db := &DB{path: path, opts: opts, log: opts.Log, ops: make(chan *op, 1024), closing: make(chan struct{}), counters: map[string]*binCounter{}, syncq: make(chan *synced, 64), syncDone: make(chan struct{}, 1)}
+	db := &DB{path: path, opts: opts, log: opts.Log, ops: make(chan *op, 1024), closing: make(chan struct{}), counters: map[string]*binCounter{}, syncq: make(chan *synced, 64), syncTook: make(chan struct{}, 1)}
 	var err error
 	// busy_timeout comes first so that the pragmas after it already wait for
 	// locks instead of failing.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // synced is a committed batch waiting for the fsync that makes it durable.
@@ -18,7 +19,8 @@ type synced struct {
 // it fsyncs the WAL (which holds every frame of every commit so far), then
 // runs the ops' after hooks and answers their callers, batch by batch in
 // commit order. Batches that committed while the previous fsync ran share
-// the next one.
+// the next one; the writer commits the next batch while an fsync runs, so
+// that its writes overlap the disk's wait (see commitBatch).
 //
 // Readers (the API, a stream's backlog) can see a committed batch for the
 // moment its fsync takes; its senders' answers and its live events wait
@@ -42,11 +44,21 @@ func (db *DB) syncer() {
 				break more
 			}
 		}
+		// The commits taken are covered by this fsync; the writer may
+		// commit the next batch now, so that its write overlaps the fsync.
+		db.waiting.Add(-int64(len(pending)))
+		select {
+		case db.syncTook <- struct{}{}:
+		default:
+		}
 		sync := db.wal.sync
 		if db.opts.syncWAL != nil {
 			sync = db.opts.syncWAL
 		}
+		start := time.Now()
 		err := sync(db.path + "-wal")
+		db.stats.SyncNano.Add(int64(time.Since(start)))
+		db.stats.Syncs.Add(1)
 		if err != nil {
 			db.log.Error("fsync of the WAL failed: the last commits are not acknowledged", "error", err)
 			err = fmt.Errorf("make durable: %w", err)
@@ -61,11 +73,6 @@ func (db *DB) syncer() {
 				}
 				o.done <- b.errs[i]
 			}
-		}
-		db.inflight.Add(-int64(len(pending)))
-		select {
-		case db.syncDone <- struct{}{}:
-		default:
 		}
 		clear(pending) // let the bodies go
 	}

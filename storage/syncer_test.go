@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,5 +116,64 @@ func TestWALFileSync(t *testing.T) {
 	}
 	if os.SameFile(first, w.info) {
 		t.Fatal("kept syncing the replaced file")
+	}
+}
+
+// TestBackgroundWorkSkipsFsync: the pruner's deletes are acknowledged at
+// commit, without an fsync of their own and without waiting for the fsync
+// of a capture that is running.
+func TestBackgroundWorkSkipsFsync(t *testing.T) {
+	var block atomic.Bool
+	release := make(chan struct{})
+	var syncs atomic.Int64
+	db := mustOpenDB(t, Options{syncWAL: func(string) error {
+		syncs.Add(1)
+		if block.Load() {
+			<-release
+		}
+		return nil
+	}})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the database closes, should the test fail
+	ctx := context.Background()
+	bin, _, err := db.CreateBin(ctx, "b", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block.Store(true)
+	before := syncs.Load()
+	captured := make(chan error, 1)
+	go func() {
+		_, err := db.Capture(ctx, Capture{Request: &Request{BinID: bin.ID, Method: "POST"}})
+		captured <- err
+	}()
+	for syncs.Load() == before { // the capture's fsync has started, and hangs
+		time.Sleep(time.Millisecond)
+	}
+	pruned := make(chan error, 1)
+	go func() {
+		_, err := db.PruneShares(ctx)
+		pruned <- err
+	}()
+	select {
+	case err := <-pruned:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("background work waited for a capture's fsync")
+	}
+	if n := syncs.Load() - before; n != 1 {
+		t.Errorf("%d fsyncs, want only the capture's", n)
+	}
+	select {
+	case err := <-captured:
+		t.Fatalf("capture acknowledged before its fsync ended (err %v)", err)
+	default:
+	}
+	unblock()
+	if err := <-captured; err != nil {
+		t.Fatal(err)
 	}
 }

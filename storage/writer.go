@@ -24,6 +24,12 @@ type op struct {
 	// atomic says fn writes nothing when it fails, so it needs no
 	// savepoint of its own (a plain capture: one INSERT).
 	atomic bool
+	// background marks the pruner's work: nobody waits for it to be
+	// durable (lost in a crash, it is done again), so it is committed in
+	// batches of its own and acknowledged without an fsync; the next fsync
+	// of a capture covers it. Captures never share its transaction, nor
+	// wait for its fsync. A background op has no after hook.
+	background bool
 }
 
 // wtx is the writer's transaction with the batch's clock reading.
@@ -147,6 +153,11 @@ func (db *DB) write(ctx context.Context, fn func(*wtx) error, after func()) erro
 	return db.submit(ctx, &op{fn: fn, after: after})
 }
 
+// writeBackground is write for the pruner's work: see op.background.
+func (db *DB) writeBackground(ctx context.Context, fn func(*wtx) error) error {
+	return db.submit(ctx, &op{fn: fn, background: true})
+}
+
 // writeBin is write for an op that changes or deletes bin's row by SQL.
 func (db *DB) writeBin(ctx context.Context, binID string, fn func(*wtx) error) error {
 	return db.submit(ctx, &op{fn: fn, bin: binID})
@@ -175,6 +186,11 @@ func (db *DB) writer() {
 	defer close(db.syncq) // the syncer acknowledges what is left, then stops
 	batch := make([]*op, 0, maxBatch)
 	for {
+		if o := db.held; o != nil {
+			db.held = nil
+			batch = db.commit(db.fill(append(batch, o)))
+			continue
+		}
 		select {
 		case o := <-db.ops:
 			batch = db.commit(db.fill(append(batch, o)))
@@ -182,6 +198,10 @@ func (db *DB) writer() {
 			// Close holds the lock while closing, so nothing is being
 			// enqueued now: drain what is left, in batches, then stop.
 			for {
+				if o := db.held; o != nil {
+					db.held = nil
+					batch = append(batch, o)
+				}
 				if batch = db.fill(batch); len(batch) == 0 {
 					return
 				}
@@ -192,17 +212,28 @@ func (db *DB) writer() {
 }
 
 // fill appends what is already queued to batch, up to maxBatch, without
-// waiting for more.
+// waiting for more. It stops at an op of the other kind (background or not)
+// than the batch's first, which is held for the next batch.
 func (db *DB) fill(batch []*op) []*op {
-	for len(batch) < maxBatch {
+	for len(batch) < maxBatch && db.held == nil {
 		select {
 		case o := <-db.ops:
-			batch = append(batch, o)
+			batch = db.add(batch, o)
 		default:
 			return batch
 		}
 	}
 	return batch
+}
+
+// add appends o to batch, or holds it for the next batch when it is not of
+// the batch's kind.
+func (db *DB) add(batch []*op, o *op) []*op {
+	if len(batch) > 0 && o.background != batch[0].background {
+		db.held = o
+		return batch
+	}
+	return append(batch, o)
 }
 
 // commit runs one batch in one immediate transaction and returns batch
@@ -219,10 +250,12 @@ func (db *DB) commit(batch []*op) []*op {
 // inside a savepoint so that one failing op (a bin deleted a moment ago) does
 // not undo the others' work, commits, and hands the batch to the syncer.
 //
-// While the previous commit's fsync is still running, the transaction stays
-// open and takes in the ops that arrive meanwhile: they would have to wait
-// for the disk anyway, and joining this commit costs them nothing, where a
-// commit of their own would rewrite the same pages again.
+// The batch commits as soon as its ops have run, its writes overlapping any
+// fsync that is running, unless an earlier commit still waits for the syncer
+// to start the next fsync. Then the transaction stays open and takes in the
+// ops that arrive meanwhile: they could not be made durable any sooner, and
+// joining this commit costs them nothing, where a commit of their own would
+// rewrite the same pages again.
 func (db *DB) commitBatch(batch []*op) []*op {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -286,16 +319,16 @@ func (db *DB) commitBatch(batch []*op) []*op {
 		if len(batch) >= maxBatch {
 			break
 		}
-		if db.inflight.Load() == 0 {
-			if batch = db.fill(batch); len(errs) == len(batch) {
-				break
-			}
+		if batch = db.fill(batch); len(errs) < len(batch) {
 			continue
+		}
+		if db.waiting.Load() == 0 || db.held != nil || batch[0].background {
+			break
 		}
 		select {
 		case o := <-db.ops:
-			batch = append(batch, o)
-		case <-db.syncDone:
+			batch = db.add(batch, o)
+		case <-db.syncTook:
 		}
 	}
 	ok := 0
@@ -339,9 +372,16 @@ func (db *DB) commitBatch(batch []*op) []*op {
 	if n := int64(len(batch)); n > db.stats.MaxBatch.Load() {
 		db.stats.MaxBatch.Store(n)
 	}
+	if batch[0].background {
+		// Nobody waits for this to be durable: see op.background.
+		for i, o := range batch {
+			o.done <- errs[i]
+		}
+		return batch
+	}
 	// Committed, but not yet on disk: the syncer acknowledges the batch
 	// after its fsync, while this goroutine goes on with the next one.
-	db.inflight.Add(1)
+	db.waiting.Add(1)
 	db.syncq <- &synced{ops: append([]*op(nil), batch...), errs: errs}
 	return batch
 }

@@ -231,6 +231,7 @@ type captureReport struct {
 	DBMiB        float64     `json:"db_mib,omitempty"`
 	MeanBatch    float64     `json:"mean_commit_batch,omitempty"`
 	MeanCommitMs float64     `json:"mean_commit_ms,omitempty"`
+	MeanFsyncMs  float64     `json:"mean_fsync_ms,omitempty"`
 	Events       *eventCheck `json:"events,omitempty"`
 }
 
@@ -295,6 +296,9 @@ func (b *bench) capture(ctx context.Context, t target, th *child, subs int) (*ca
 	if commits := m1["tailhook_commits_total"] - m0["tailhook_commits_total"]; commits > 0 {
 		rep.MeanBatch = (m1["tailhook_commit_ops_total"] - m0["tailhook_commit_ops_total"]) / commits
 		rep.MeanCommitMs = (m1["tailhook_commit_seconds_total"] - m0["tailhook_commit_seconds_total"]) / commits * 1e3
+	}
+	if syncs := m1["tailhook_fsyncs_total"] - m0["tailhook_fsyncs_total"]; syncs > 0 {
+		rep.MeanFsyncMs = (m1["tailhook_fsync_seconds_total"] - m0["tailhook_fsync_seconds_total"]) / syncs * 1e3
 	}
 	if subs > 0 {
 		ec, err := b.settle(ctx, t, bin, token, subscribers)

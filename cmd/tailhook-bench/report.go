@@ -42,7 +42,7 @@ func (r *report) text(w io.Writer) {
 			fmt.Fprintf(w, "ratio tailhook/baseline: %.2f×\n", c.Ratio)
 		}
 		if c.MeanBatch > 0 {
-			fmt.Fprintf(w, "group commit: %.1f captures per commit on average, %.2f ms per commit\n", c.MeanBatch, c.MeanCommitMs)
+			fmt.Fprintf(w, "group commit: %.1f captures per commit on average, %.2f ms per commit, %.2f ms per fsync\n", c.MeanBatch, c.MeanCommitMs, c.MeanFsyncMs)
 		}
 		if c.DBMiB > 0 {
 			fmt.Fprintf(w, "database (file + WAL): %.1f MiB\n", c.DBMiB)
