@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,23 +182,110 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 // %XX and each '%' as %25: exact, and its readable part still matches a
 // search. A valid string that starts with NUL (which no HTTP client can send)
 // is escaped the same way, so decoding never guesses.
+//
+// It writes exactly what encoding/json writes for the escaped
+// map[string][]string (names sorted, the same string escapes), without
+// building that map: it runs for every capture.
 func encodeHeader(h http.Header) (string, error) {
-	m := make(map[string][]string, len(h))
+	names := make([]string, 0, len(h))
+	size := 2
 	for name, vs := range h {
-		var out []string
-		if vs != nil {
-			out = make([]string, len(vs))
-			for i, v := range vs {
-				out[i] = escapeHeaderString(v)
-			}
+		names = append(names, name)
+		size += len(name) + 8
+		for _, v := range vs {
+			size += len(v) + 3
 		}
-		m[escapeHeaderString(name)] = out
 	}
-	j, err := json.Marshal(m)
-	if err != nil {
-		return "", fmt.Errorf("encode headers: %w", err)
+	escaped := make(map[string]string) // names that needed escaping, by escaped form
+	for i, name := range names {
+		if e := escapeHeaderString(name); e != name {
+			escaped[e] = name
+			names[i] = e
+		}
 	}
-	return string(j), nil
+	slices.Sort(names)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, name)
+		b = append(b, ':')
+		orig := name
+		if o, ok := escaped[name]; ok {
+			orig = o
+		}
+		vs := h[orig]
+		if vs == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, '[')
+		for j, v := range vs {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, escapeHeaderString(v))
+		}
+		b = append(b, ']')
+	}
+	b = append(b, '}')
+	return string(b), nil
+}
+
+// appendJSONString appends s as encoding/json writes a string: HTML-safe,
+// with U+2028 and U+2029 escaped. s is valid UTF-8 (escapeHeaderString).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func escapeHeaderString(s string) string {

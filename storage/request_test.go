@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // checkSameRequest compares every stored field of got with want. Body is
@@ -603,5 +605,93 @@ func TestClearRequestsDuringCaptures(t *testing.T) {
 	}
 	if got, _ := db.RequestsAfter(ctx, bin.ID, 0, 1); len(got) > 0 && got[0].Seq <= deleteBatch+10 {
 		t.Errorf("seq %d, captured before the clear, survived it", got[0].Seq)
+	}
+}
+
+// encodeHeaderReference is what encodeHeader must write, byte for byte: the
+// escaped header as encoding/json writes a map[string][]string.
+func encodeHeaderReference(h http.Header) string {
+	m := make(map[string][]string, len(h))
+	for name, vs := range h {
+		var out []string
+		if vs != nil {
+			out = make([]string, len(vs))
+			for i, v := range vs {
+				out[i] = escapeHeaderString(v)
+			}
+		}
+		m[escapeHeaderString(name)] = out
+	}
+	j, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return string(j)
+}
+
+func TestEncodeHeaderMatchesEncodingJSON(t *testing.T) {
+	tests := []http.Header{
+		{},
+		{"Content-Type": {"application/json"}, "X-Empty": {}, "X-Nil": nil, "X-Blank": {""}},
+		{"X-Html": {`<script>alert("x")</script> & more`}, "X-Seps": {"a\u2028b\u2029c"}},
+		{"X-Ctl": {"\x00\x01\b\f\n\r\t\x1f\x7f\\\"/"}},
+		{"X-Latin1": {"caf\xe9"}, "X-\xff": {"ok"}, "X-Pct": {"100%"}},
+		{"B": {"2"}, "A": {"1", "1b"}, "a": {"lower"}, "\x00nul": {"\x00v"}},
+		{"X-Emoji": {"snow ☃ and 😀"}, "X-Bad": {"\xed\xa0\x80", "\xc3"}},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune{0, 1, 8, 9, 10, 12, 13, 31, ' ', '"', '\\', '/', '<', '>', '&', '%', 'a', 'Z', 0x7f, 0xe9, 0x2028, 0x2029, 0x2603, 0x1F600}
+	for range 500 {
+		h := http.Header{}
+		for range rng.IntN(5) {
+			str := func() string {
+				var b []byte
+				for range rng.IntN(12) {
+					if rng.IntN(6) == 0 {
+						b = append(b, byte(rng.IntN(256))) // raw, maybe invalid UTF-8
+					} else {
+						b = utf8.AppendRune(b, alphabet[rng.IntN(len(alphabet))])
+					}
+				}
+				return string(b)
+			}
+			name := str()
+			for range rng.IntN(3) {
+				h[name] = append(h[name], str())
+			}
+		}
+		tests = append(tests, h)
+	}
+	for _, h := range tests {
+		got, err := encodeHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := encodeHeaderReference(h); got != want {
+			t.Fatalf("header %q:\n got %s\nwant %s", h, got, want)
+		}
+		back, err := decodeHeader([]byte(got))
+		if err != nil {
+			t.Fatalf("decode %s: %v", got, err)
+		}
+		for name, vs := range h {
+			if len(vs) != len(back[name]) {
+				t.Fatalf("header %q came back as %q", h, back)
+			}
+			for i := range vs {
+				if vs[i] != back[name][i] {
+					t.Fatalf("header %q came back as %q", h, back)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkEncodeHeader(b *testing.B) {
+	h := benchRequest("b").Header
+	for b.Loop() {
+		if _, err := encodeHeader(h); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
