@@ -42,8 +42,8 @@ func (db *DB) pruner() {
 // is left to the captures queued meanwhile. A user's "clear bin" uses the
 // larger deleteBatch: someone is waiting for it.
 const (
-	pruneBatch = 16
-	prunePause = 4 * time.Millisecond
+	pruneBatch = 8
+	prunePause = 2 * time.Millisecond
 )
 
 func pausePrune(ctx context.Context) error {

@@ -605,8 +605,7 @@ func (db *DB) deleteOldest(ctx context.Context, binID string, upTo, idleBefore i
 				return err
 			}
 		}
-		res, err := t.exec(`DELETE FROM requests WHERE pk IN
-			(SELECT pk FROM requests WHERE bin_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`, binID, upTo, limit)
+		res, err := t.stmt(db.stmts.oldest).ExecContext(t.ctx, binID, upTo, limit)
 		if err != nil {
 			return err
 		}

@@ -392,6 +392,7 @@ type writerStmts struct {
 	counter *sql.Stmt
 	setSeq  *sql.Stmt
 	insert  *sql.Stmt
+	oldest  *sql.Stmt // the pruner's delete, thousands of times in a row
 	binByID *sql.Stmt // on the reader pool
 }
 
@@ -410,6 +411,8 @@ func (db *DB) prepare(ctx context.Context) error {
 	db.stmts.insert = prep(db.w, `INSERT INTO requests
 		(bin_id, seq, method, path, query, headers, size, truncated, remote_addr, proto, tls, received_at, verdict, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	db.stmts.oldest = prep(db.w, `DELETE FROM requests WHERE pk IN
+		(SELECT pk FROM requests WHERE bin_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`)
 	db.stmts.binByID = prep(db.r, `SELECT `+binColumns+` FROM bins WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare statements: %w", err)
@@ -418,7 +421,7 @@ func (db *DB) prepare(ctx context.Context) error {
 }
 
 func (s *writerStmts) close() {
-	for _, st := range []*sql.Stmt{s.counter, s.setSeq, s.insert, s.binByID} {
+	for _, st := range []*sql.Stmt{s.counter, s.setSeq, s.insert, s.oldest, s.binByID} {
 		if st != nil {
 			st.Close()
 		}
