@@ -137,8 +137,10 @@
   // stream carries the list's filter: a new filter is a new stream.
   var streamBase = insp.getAttribute('data-stream').split('?')[0];
   var es = null;
-  // updates holds row-updates that came before their row.
+  // updates holds row-updates that came before their row; gone, the ids
+  // deleted meanwhile, so that a late event cannot bring one back.
   var updates = {};
+  var gone = {};
   function connect(url) {
     if (es) es.close();
     setStatus('connecting');
@@ -152,7 +154,7 @@
       var row = html(ev.data).firstElementChild;
       if (!row) return;
       var id = row.getAttribute('data-request-id');
-      if (rowOf(id)) return;
+      if (rowOf(id) || gone[id]) return;
       if (updates[id]) { row = updates[id]; delete updates[id]; }
       row.classList.add('new');
       list.insertBefore(row, list.firstElementChild);
@@ -163,12 +165,17 @@
       var row = html(ev.data).firstElementChild;
       if (!row) return;
       var id = row.getAttribute('data-request-id');
+      if (gone[id]) return;
       var old = rowOf(id);
       if (!old) { updates[id] = row; return; }
       if (old.hasAttribute('aria-current')) row.setAttribute('aria-current', 'true');
       old.replaceWith(row);
       var open = $('[data-detail-id]', detail);
       if (open && open.getAttribute('data-detail-id') === id) refreshForwarding(row);
+    });
+    // Deleted here or in another tab: one request's id, or "*" for all.
+    me.addEventListener('removed', function (ev) {
+      if (ev.data === '*') removeAll(); else removeRow(ev.data);
     });
   }
   connect(insp.getAttribute('data-stream'));
@@ -312,28 +319,42 @@
       if (!r.ok && r.status !== 404) throw new Error('HTTP ' + r.status);
     });
   }
+  // removeRow drops a deleted request's row; if it was the one shown, the
+  // next one is shown instead. Other rows and the selection stay as they are.
+  function removeRow(id) {
+    gone[id] = true;
+    delete updates[id];
+    var row = rowOf(id);
+    var open = $('[data-detail-id]', detail);
+    var shown = (row && row.hasAttribute('aria-current')) || (open && open.getAttribute('data-detail-id') === id);
+    var next = row && (row.nextElementSibling || row.previousElementSibling);
+    if (row) row.remove();
+    if (!$('.req', list)) empty.hidden = false;
+    if (!shown) return;
+    if (next) select(next, false);
+    else detail.replaceChildren(html('<div class="placeholder"><p>Request deleted.</p></div>'));
+  }
+  function removeAll() {
+    $$('.req', list).forEach(function (r) { gone[r.getAttribute('data-request-id')] = true; });
+    updates = {};
+    list.replaceChildren();
+    $('#older') && $('#older').remove();
+    empty.hidden = false;
+    detail.replaceChildren(html('<div class="placeholder"><p>The bin is empty.</p></div>'));
+    history.replaceState(null, '', location.pathname);
+  }
   insp.addEventListener('click', function (e) {
     var d = e.target.closest('[data-delete]');
     if (d) {
       var id = d.getAttribute('data-request');
-      del(d.getAttribute('data-delete')).then(function () {
-        var row = rowOf(id);
-        var next = row && (row.nextElementSibling || row.previousElementSibling);
-        if (row) row.remove();
-        if (next) select(next, false);
-        else { detail.replaceChildren(html('<div class="placeholder"><p>Request deleted.</p></div>')); empty.hidden = false; }
-      }).catch(function (err) { alert('Could not delete: ' + err.message); });
+      del(d.getAttribute('data-delete')).then(function () { removeRow(id); })
+        .catch(function (err) { alert('Could not delete: ' + err.message); });
       return;
     }
     var c = e.target.closest('[data-clear]');
     if (c && confirm('Delete every request in this bin?')) {
-      del(c.getAttribute('data-clear')).then(function () {
-        list.replaceChildren();
-        $('#older') && $('#older').remove();
-        empty.hidden = false;
-        detail.replaceChildren(html('<div class="placeholder"><p>The bin is empty.</p></div>'));
-        history.replaceState(null, '', location.pathname);
-      }).catch(function (err) { alert('Could not clear: ' + err.message); });
+      del(c.getAttribute('data-clear')).then(removeAll)
+        .catch(function (err) { alert('Could not clear: ' + err.message); });
     }
   });
 

@@ -90,6 +90,7 @@ func (s *Server) handleBinDelete(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
+	s.hub.Removed(bin.ID, "*")
 	w.WriteHeader(http.StatusNoContent)
 }
 

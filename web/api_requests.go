@@ -118,6 +118,7 @@ func (s *Server) handleRequestDelete(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
+	s.hub.Removed(bin.ID, storage.RequestID(seq))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -131,6 +132,7 @@ func (s *Server) handleRequestsClear(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
+	s.hub.Removed(bin.ID, "*")
 	w.WriteHeader(http.StatusNoContent)
 }
 

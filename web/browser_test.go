@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,71 @@ func TestBrowserLiveInspector(t *testing.T) {
 	if status != http.StatusNotFound {
 		t.Errorf("second browser got %d for the bin, want 404", status)
 	}
+}
+
+// TestBrowserDeletesReachOtherTabs: what is deleted elsewhere (another tab,
+// the API) leaves the open inspector without a reload, which keeps showing
+// what it had open; its own Delete and a later capture work as before.
+func TestBrowserDeletesReachOtherTabs(t *testing.T) {
+	a := newTestApp(t)
+	ctx := newBrowser(t)
+	step(t, ctx, 15*time.Second, "create a bin",
+		chromedp.Navigate(a.ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#new-bin")),
+		chromedp.Click(chromedp.CSS("#new-bin")),
+		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
+	)
+	captureURL := evalIn[string](t, ctx, `document.querySelector('#capture-url').textContent`)
+	api := "/api/bins/" + strings.TrimPrefix(captureURL, a.ts.URL+"/b/") + "/requests"
+	capture := func(path string) {
+		t.Helper()
+		res, err := http.Post(captureURL+path, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	// elsewhere deletes with this browser's session but outside the page's
+	// own handlers, as another tab does: only the stream tells the page.
+	elsewhere := func(path string) {
+		t.Helper()
+		evalIn[bool](t, ctx, `fetch(`+strconv.Quote(path)+`, {method: 'DELETE', credentials: 'same-origin'}), true`)
+	}
+	for _, p := range []string{"/one", "/two", "/three", "/four"} {
+		capture(p)
+	}
+	step(t, ctx, 5*time.Second, "the four arrive; open req_4",
+		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_4"]`)),
+		chromedp.Click(chromedp.CSS(`#request-list [data-request-id="req_4"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_4"]`)),
+	)
+	elsewhere(api + "/req_1")
+	step(t, ctx, 5*time.Second, "req_1 leaves the list; req_4 stays open",
+		chromedp.WaitNotPresent(chromedp.CSS(`#request-list [data-request-id="req_1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_4"]`)),
+	)
+	if n := evalIn[int](t, ctx, `document.querySelectorAll('#request-list .req').length`); n != 3 {
+		t.Errorf("%d requests listed, want 3", n)
+	}
+	elsewhere(api + "/req_4")
+	step(t, ctx, 5*time.Second, "the open request deleted elsewhere: the next one is shown",
+		chromedp.WaitNotPresent(chromedp.CSS(`#request-list [data-request-id="req_4"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_3"]`)),
+	)
+	step(t, ctx, 5*time.Second, "the page's own Delete",
+		chromedp.Click(chromedp.CSS(`#detail [data-detail-id="req_3"] [data-delete]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#request-list [data-request-id="req_3"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_2"]`)),
+	)
+	elsewhere(api)
+	step(t, ctx, 5*time.Second, "cleared elsewhere: the list empties",
+		chromedp.WaitNotPresent(chromedp.CSS(`#request-list .req`)),
+		chromedp.WaitVisible(chromedp.CSS(`#list-empty`)),
+	)
+	capture("/five")
+	step(t, ctx, 5*time.Second, "a new capture still arrives",
+		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_5"]`)))
 }
 
 // TestScreenshots refreshes docs/inspector-{light,dark}.png. It runs only

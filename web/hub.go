@@ -67,6 +67,12 @@ func (h *Hub) Listen(binID string, fn func(*storage.Request)) (stop func()) {
 	}
 }
 
+// Removed tells the pages showing a bin that request id was deleted, or
+// every request when id is "*".
+func (h *Hub) Removed(binID, id string) {
+	h.live.removed(binID, id)
+}
+
 // Close ends every event stream; clients reconnect to the next server and
 // resume from the database. It is safe to call more than once.
 func (h *Hub) Close() {

@@ -21,8 +21,9 @@ package web
 //     that moves the client's position without being written, so a
 //     filtered client resumes without re-reading what it skipped.
 //   - A request whose forwarding changed is sent again as "row-update" (the
-//     re-rendered row) or, on the API stream, "forward". These events carry
-//     no id: the client's resume position stays its newest capture.
+//     re-rendered row) or, on the API stream, "forward"; a deleted one is
+//     "removed" on the pages' streams. These events carry no id: the
+//     client's resume position stays its newest capture.
 
 import (
 	"bytes"
@@ -434,6 +435,28 @@ func (l *live) sendRowUpdate(ch rowChange) {
 		for _, c := range cs {
 			c.enqueue(f)
 		}
+	}
+}
+
+// removed tells the pages showing a bin that a request was deleted (its id)
+// or all of them ("*": the bin was cleared or deleted), so that every tab,
+// not only the one that deleted, drops the rows. The event has no id: a
+// client's resume position stays its newest capture. API streams carry
+// captures only and get nothing.
+func (l *live) removed(binID, id string) {
+	f := eventFrame("", "removed", []byte(id))
+	var cs []*liveConn
+	l.mu.Lock()
+	for k, st := range l.streams {
+		if k.bin == binID && k.kind != apiStream {
+			for c := range st.conns {
+				cs = append(cs, c)
+			}
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range cs {
+		c.enqueue(f)
 	}
 }
 

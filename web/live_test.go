@@ -445,6 +445,60 @@ func TestPageStreamSendsRows(t *testing.T) {
 	}
 }
 
+// TestPageStreamsHearDeletes: deleting a request, or clearing the bin,
+// tells every page showing the bin, filtered or not, so other tabs drop the
+// rows too; the API's stream carries captures only.
+func TestPageStreamsHearDeletes(t *testing.T) {
+	a := newTestApp(t)
+	owner, binID := a.browserBin("deletes")
+	tab := openStream(t, owner, a.ts.URL+"/bins/"+binID+"/stream", nil)
+	filtered := openStream(t, owner, a.ts.URL+"/bins/"+binID+"/stream?q=nothing-matches", nil)
+	for range 2 {
+		a.capture(binID, "/x", "{}")
+	}
+	for _, want := range []string{"1", "2"} {
+		if ev := tab.next(2 * time.Second); ev.Event != "request" || ev.ID != want {
+			t.Fatalf("capture event: %+v", ev)
+		}
+	}
+	call := func(method, path string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, a.ts.URL+path, nil)
+		res, err := owner.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNoContent {
+			t.Fatalf("%s %s: %d", method, path, res.StatusCode)
+		}
+	}
+	call("DELETE", "/api/bins/"+binID+"/requests/req_1")
+	call("DELETE", "/api/bins/"+binID+"/requests")
+	for name, s := range map[string]*sseStream{"page": tab, "filtered page": filtered} {
+		for _, want := range []string{"req_1", "*"} {
+			ev := s.next(2 * time.Second)
+			if ev.Event != "removed" || ev.Data != want || ev.ID != "" {
+				t.Fatalf("%s: got %+v, want a removed event for %s without an id", name, ev, want)
+			}
+		}
+	}
+	// A page that resumes after the deletes misses nothing and sees no ghost.
+	resumed := openStream(t, owner, a.ts.URL+"/bins/"+binID+"/stream", http.Header{"Last-Event-ID": {"0"}})
+	resumed.expectNothing(100 * time.Millisecond)
+
+	b := a.newBin()
+	api := openStream(t, nil, eventsURL(a, b), nil)
+	a.capture(b.ID, "/y", "{}")
+	if ev := api.next(2 * time.Second); ev.Event != "request" {
+		t.Fatalf("API stream: %+v", ev)
+	}
+	if res := a.do("DELETE", "/api/bins/"+b.ID+"/requests/req_1", b.Token, nil, ""); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d", res.StatusCode)
+	}
+	api.expectNothing(200 * time.Millisecond)
+}
+
 // TestNoLeaksAfterClientsLeave: streams and goroutines go when clients go.
 func TestNoLeaksAfterClientsLeave(t *testing.T) {
 	a := newTestApp(t)
