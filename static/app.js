@@ -313,6 +313,26 @@
     $$('[data-view-pane]', body).forEach(function (p) { p.hidden = p.getAttribute('data-view-pane') !== view; });
   });
 
+  // --- API token: shown once, for scripts and tailhook relay ---------------
+  insp.addEventListener('click', function (e) {
+    var b = e.target.closest('[data-new-token]');
+    if (!b) return;
+    var out = $('#token-out');
+    if (!out.hidden && !confirm('Replace the token? The one shown stops working.')) return;
+    b.disabled = true;
+    fetch(b.getAttribute('data-new-token'), { method: 'POST', credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+      .then(function (bin) {
+        $('#bin-token').textContent = bin.token;
+        $('#relay-command').textContent = 'tailhook relay ' + b.getAttribute('data-capture-url') +
+          ' --to http://localhost:3000 --token ' + bin.token;
+        out.hidden = false;
+        b.textContent = 'Create a new token';
+      })
+      .catch(function (err) { alert('Could not create a token: ' + err.message); })
+      .then(function () { b.disabled = false; });
+  });
+
   // --- delete one, clear all -----------------------------------------------
   function del(url) {
     return fetch(url, { method: 'DELETE', credentials: 'same-origin' }).then(function (r) {

@@ -151,9 +151,9 @@ func (b *Bin) CheckToken(token string) bool {
 }
 
 // CreateBin creates a bin and returns it with its token. The token is only
-// ever returned here: the database keeps a hash of it.
+// ever returned here and by NewToken: the database keeps a hash of it.
 func (db *DB) CreateBin(ctx context.Context, name, owner string) (Bin, string, error) {
-	token := base64.RawURLEncoding.EncodeToString(randBytes(32))
+	token := newToken()
 	var b Bin
 	err := db.write(ctx, func(t *wtx) error {
 		b = Bin{ID: newID(16), Name: name, TokenHash: hashToken(token), Owner: owner,
@@ -167,6 +167,20 @@ func (db *DB) CreateBin(ctx context.Context, name, owner string) (Bin, string, e
 	}
 	return b, token, nil
 }
+
+// NewToken gives the bin a new token and returns the bin with it; the old
+// token stops working at once. A bin made in a browser gets its first
+// usable token this way (the one it was created with was never shown).
+func (db *DB) NewToken(ctx context.Context, id string) (Bin, string, error) {
+	token := newToken()
+	b, err := db.updateBin(ctx, id, `token_hash = ?`, hashToken(token))
+	if err != nil {
+		return Bin{}, "", err
+	}
+	return b, token, nil
+}
+
+func newToken() string { return base64.RawURLEncoding.EncodeToString(randBytes(32)) }
 
 func randBytes(n int) []byte {
 	b := make([]byte, n)

@@ -338,3 +338,29 @@ func FuzzHeaderEncoding(f *testing.F) {
 		}
 	})
 }
+
+func TestNewToken(t *testing.T) {
+	db := mustOpenDB(t, Options{})
+	ctx := context.Background()
+	b, first, err := db.CreateBin(ctx, "b", "browser-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, second, err := db.NewToken(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == "" || second == first || got.ID != b.ID || got.Owner != "browser-1" {
+		t.Fatalf("new token %q (first %q), bin %+v", second, first, got)
+	}
+	stored, err := db.Bin(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.CheckToken(first) || !stored.CheckToken(second) {
+		t.Fatal("the old token still works, or the new one does not")
+	}
+	if _, _, err := db.NewToken(ctx, "nosuchbin"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing bin: %v", err)
+	}
+}

@@ -71,6 +71,25 @@ func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, j)
 }
 
+// handleTokenCreate gives the bin a new API token, shown this once; the old
+// one stops working. It is how a bin made in the browser gets a token for
+// scripts and tailhook relay, and how a leaked token is replaced.
+func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	bin, token, err := s.db.NewToken(r.Context(), bin.ID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	j := s.toBinJSON(r, &bin)
+	j.Token = token
+	writeJSON(w, http.StatusOK, j)
+}
+
 func (s *Server) handleBinGet(w http.ResponseWriter, r *http.Request) {
 	bin, err := s.binFrom(r, false)
 	if err != nil {

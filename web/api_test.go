@@ -392,3 +392,55 @@ func TestCrossOriginProtection(t *testing.T) {
 		t.Errorf("same-origin POST: %d", res.StatusCode)
 	}
 }
+
+// TestNewToken: POST …/token gives a bin a new token, shown once, and the
+// old one stops working; a bin made in a browser gets a usable token this way.
+func TestNewToken(t *testing.T) {
+	a := newTestApp(t)
+	b := a.newBin()
+	res := a.do("POST", "/api/bins/"+b.ID+"/token", b.Token, nil, "")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("POST token: %d %s", res.StatusCode, res.body)
+	}
+	var got createdBin
+	if err := json.Unmarshal(res.body, &got); err != nil || got.Token == "" || got.Token == b.Token || got.ID != b.ID {
+		t.Fatalf("answer %s (%v)", res.body, err)
+	}
+	if res := a.do("GET", "/api/bins/"+b.ID, b.Token, nil, ""); res.StatusCode != http.StatusNotFound {
+		t.Errorf("old token: %d, want 404", res.StatusCode)
+	}
+	if res := a.do("GET", "/api/bins/"+b.ID, got.Token, nil, ""); res.StatusCode != http.StatusOK {
+		t.Errorf("new token: %d", res.StatusCode)
+	}
+	for _, token := range []string{"", b.Token} {
+		if res := a.do("POST", "/api/bins/"+b.ID+"/token", token, nil, ""); res.StatusCode != http.StatusNotFound {
+			t.Errorf("POST token with %q: %d, want 404", token, res.StatusCode)
+		}
+	}
+
+	// A browser's bin: the session asks, the token then works without it.
+	owner, binID := a.browserBin("browser")
+	req, _ := http.NewRequest("POST", a.ts.URL+"/api/bins/"+binID+"/token", nil)
+	r2, err := owner.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromBrowser createdBin
+	json.NewDecoder(r2.Body).Decode(&fromBrowser)
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusOK || fromBrowser.Token == "" {
+		t.Fatalf("POST token from the browser: %d %+v", r2.StatusCode, fromBrowser)
+	}
+	a.capture(binID, "/x", "{}")
+	var list struct {
+		Requests []json.RawMessage `json:"requests"`
+	}
+	a.getJSON("/api/bins/"+binID+"/requests", fromBrowser.Token, &list)
+	if len(list.Requests) != 1 {
+		t.Fatalf("%d requests listed with the new token", len(list.Requests))
+	}
+	s := openStream(t, nil, a.ts.URL+"/api/bins/"+binID+"/events?token="+fromBrowser.Token, http.Header{"Last-Event-ID": {"0"}})
+	if ev := s.next(2 * time.Second); ev.Event != "request" || ev.ID != "1" {
+		t.Fatalf("event stream with the new token: %+v", ev)
+	}
+}

@@ -237,6 +237,41 @@ func TestBrowserDeletesReachOtherTabs(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_5"]`)))
 }
 
+// TestBrowserCreatesToken: a bin made in the browser gets an API token from
+// its page, with the relay command ready to copy, and the token works.
+func TestBrowserCreatesToken(t *testing.T) {
+	a := newTestApp(t)
+	ctx := newBrowser(t)
+	step(t, ctx, 15*time.Second, "create a bin and ask for a token",
+		chromedp.Navigate(a.ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#new-bin")),
+		chromedp.Click(chromedp.CSS("#new-bin")),
+		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
+		chromedp.Click(chromedp.CSS(`#api-access summary`)),
+		chromedp.Click(chromedp.CSS(`[data-new-token]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#token-out`)),
+	)
+	captureURL := evalIn[string](t, ctx, `document.querySelector('#capture-url').textContent`)
+	token := evalIn[string](t, ctx, `document.querySelector('#bin-token').textContent`)
+	relay := evalIn[string](t, ctx, `document.querySelector('#relay-command').textContent`)
+	if want := "tailhook relay " + captureURL + " --to http://localhost:3000 --token " + token; token == "" || relay != want {
+		t.Fatalf("relay command %q, want %q", relay, want)
+	}
+	binID := strings.TrimPrefix(captureURL, a.ts.URL+"/b/")
+	if res := a.do("GET", "/api/bins/"+binID, token, nil, ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("the token from the page: %d", res.StatusCode)
+	}
+	// A second one replaces the first (after a confirmation).
+	evalIn[bool](t, ctx, `window.confirm = function () { return true; }, true`)
+	step(t, ctx, 5*time.Second, "replace the token",
+		chromedp.Click(chromedp.CSS(`[data-new-token]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#bin-token').textContent !== `+strconv.Quote(token)),
+	)
+	if res := a.do("GET", "/api/bins/"+binID, token, nil, ""); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("the replaced token: %d, want 404", res.StatusCode)
+	}
+}
+
 // TestScreenshots refreshes docs/inspector-{light,dark}.png. It runs only
 // when asked: TAILHOOK_SCREENSHOTS=1 go test -run TestScreenshots ./web/
 func TestScreenshots(t *testing.T) {
