@@ -31,12 +31,7 @@ func waitJS(t *testing.T, ctx context.Context, js string, d time.Duration, what 
 func TestBrowserPanels(t *testing.T) {
 	a := newTestApp(t)
 	ctx := newBrowser(t)
-	step(t, ctx, 15*time.Second, "create a bin",
-		chromedp.Navigate(a.ts.URL+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#new-bin")),
-		chromedp.Click(chromedp.CSS("#new-bin")),
-		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
-	)
+	newBinPage(t, a, ctx)
 	// Marks this document: a reload would lose it.
 	evalIn[bool](t, ctx, `window.__sameDocument = true`)
 	evalIn[bool](t, ctx, `window.addEventListener('error', function (e) { window.__errs = (window.__errs || []).concat(e.message) }); true`)

@@ -87,13 +87,10 @@ func evalIn[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
-// TestBrowserLiveInspector is the newcomer's path in a real browser: create a
-// bin, send it a hostile request, watch it arrive live, open it, and make sure
-// nothing the sender wrote runs.
-func TestBrowserLiveInspector(t *testing.T) {
-	a := newTestApp(t)
-	ctx := newBrowser(t)
-
+// newBinPage creates a bin from the home page in the browser of ctx, waits
+// for its inspector to be live, and returns the bin's capture URL.
+func newBinPage(t *testing.T, a *testApp, ctx context.Context) string {
+	t.Helper()
 	step(t, ctx, 15*time.Second, "open / and create a bin",
 		chromedp.Navigate(a.ts.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#new-bin")),
@@ -101,7 +98,17 @@ func TestBrowserLiveInspector(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#capture-url")),
 		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
 	)
-	captureURL := evalIn[string](t, ctx, `document.querySelector('#capture-url').textContent`)
+	return evalIn[string](t, ctx, `document.querySelector('#capture-url').textContent`)
+}
+
+// TestBrowserLiveInspector is the newcomer's path in a real browser: create a
+// bin, send it a hostile request, watch it arrive live, open it, and make sure
+// nothing the sender wrote runs.
+func TestBrowserLiveInspector(t *testing.T) {
+	a := newTestApp(t)
+	ctx := newBrowser(t)
+
+	captureURL := newBinPage(t, a, ctx)
 	if !strings.HasPrefix(captureURL, a.ts.URL+"/b/") {
 		t.Fatalf("capture URL %q is not under %s/b/", captureURL, a.ts.URL)
 	}
@@ -178,13 +185,7 @@ func TestBrowserLiveInspector(t *testing.T) {
 func TestBrowserDeletesReachOtherTabs(t *testing.T) {
 	a := newTestApp(t)
 	ctx := newBrowser(t)
-	step(t, ctx, 15*time.Second, "create a bin",
-		chromedp.Navigate(a.ts.URL+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#new-bin")),
-		chromedp.Click(chromedp.CSS("#new-bin")),
-		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
-	)
-	captureURL := evalIn[string](t, ctx, `document.querySelector('#capture-url').textContent`)
+	captureURL := newBinPage(t, a, ctx)
 	api := "/api/bins/" + strings.TrimPrefix(captureURL, a.ts.URL+"/b/") + "/requests"
 	capture := func(path string) {
 		t.Helper()
@@ -242,16 +243,12 @@ func TestBrowserDeletesReachOtherTabs(t *testing.T) {
 func TestBrowserCreatesToken(t *testing.T) {
 	a := newTestApp(t)
 	ctx := newBrowser(t)
-	step(t, ctx, 15*time.Second, "create a bin and ask for a token",
-		chromedp.Navigate(a.ts.URL+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#new-bin")),
-		chromedp.Click(chromedp.CSS("#new-bin")),
-		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="live"]`)),
+	captureURL := newBinPage(t, a, ctx)
+	step(t, ctx, 5*time.Second, "ask for a token",
 		chromedp.Click(chromedp.CSS(`#api-access summary`)),
 		chromedp.Click(chromedp.CSS(`[data-new-token]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#token-out`)),
 	)
-	captureURL := evalIn[string](t, ctx, `document.querySelector('#capture-url').textContent`)
 	token := evalIn[string](t, ctx, `document.querySelector('#bin-token').textContent`)
 	relay := evalIn[string](t, ctx, `document.querySelector('#relay-command').textContent`)
 	if want := "tailhook relay " + captureURL + " --to http://localhost:3000 --token " + token; token == "" || relay != want {
