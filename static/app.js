@@ -174,7 +174,9 @@
       if (open && open.getAttribute('data-detail-id') === id) refreshForwarding(row);
     });
     // Deleted here or in another tab: one request's id, or "*" for all.
+    // "bin": the bin itself was deleted; this page has nothing left to show.
     me.addEventListener('removed', function (ev) {
+      if (ev.data === 'bin') { binDeleted(); return; }
       if (ev.data === '*') removeAll(); else removeRow(ev.data);
     });
   }
@@ -363,7 +365,21 @@
     detail.replaceChildren(html('<div class="placeholder"><p>The bin is empty.</p></div>'));
     history.replaceState(null, '', location.pathname);
   }
+  function binDeleted() {
+    if (es) es.close();
+    es = null;
+    removeAll();
+    setStatus('deleted');
+    detail.replaceChildren(html('<div class="placeholder"><p>This bin was deleted.</p></div>'));
+  }
   insp.addEventListener('click', function (e) {
+    var delBin = e.target.closest('[data-delete-bin]');
+    if (delBin) {
+      if (!confirm('Delete this bin and every request in it? This cannot be undone.')) return;
+      del(delBin.getAttribute('data-delete-bin')).then(function () { location.href = '/'; })
+        .catch(function (err) { alert('Could not delete the bin: ' + err.message); });
+      return;
+    }
     var d = e.target.closest('[data-delete]');
     if (d) {
       var id = d.getAttribute('data-request');

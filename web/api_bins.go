@@ -109,7 +109,7 @@ func (s *Server) handleBinDelete(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	s.hub.Removed(bin.ID, "*")
+	s.hub.Removed(bin.ID, "bin")
 	w.WriteHeader(http.StatusNoContent)
 }
 

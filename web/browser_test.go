@@ -236,6 +236,40 @@ func TestBrowserDeletesReachOtherTabs(t *testing.T) {
 	capture("/five")
 	step(t, ctx, 5*time.Second, "a new capture still arrives",
 		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_5"]`)))
+	elsewhere(strings.TrimSuffix(api, "/requests"))
+	step(t, ctx, 5*time.Second, "the bin deleted elsewhere: the page says so",
+		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state="deleted"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#request-list .req`)),
+	)
+	if text := evalIn[string](t, ctx, `document.querySelector('#detail').textContent`); !strings.Contains(text, "This bin was deleted.") {
+		t.Errorf("details pane: %q", text)
+	}
+}
+
+// TestBrowserDeletesBin: the bin's own page deletes it, after asking, and
+// goes home, where the bin is no longer listed; its capture URL is gone.
+func TestBrowserDeletesBin(t *testing.T) {
+	a := newTestApp(t)
+	ctx := newBrowser(t)
+	captureURL := newBinPage(t, a, ctx)
+	binID := strings.TrimPrefix(captureURL, a.ts.URL+"/b/")
+	evalIn[bool](t, ctx, `window.confirm = function () { return true; }, true`)
+	step(t, ctx, 10*time.Second, "delete the bin from its settings",
+		chromedp.Click(chromedp.CSS(`#delete-panel summary`)),
+		chromedp.Click(chromedp.CSS(`[data-delete-bin]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-bin`)),
+	)
+	if n := evalIn[int](t, ctx, `document.querySelectorAll('[data-bin-id="`+binID+`"]').length`); n != 0 {
+		t.Errorf("the deleted bin is still listed on the home page")
+	}
+	res, err := http.Post(captureURL, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("capture to the deleted bin: %d, want 404", res.StatusCode)
+	}
 }
 
 // TestBrowserCreatesToken: a bin made in the browser gets an API token from

@@ -67,8 +67,8 @@ func (h *Hub) Listen(binID string, fn func(*storage.Request)) (stop func()) {
 	}
 }
 
-// Removed tells the pages showing a bin that request id was deleted, or
-// every request when id is "*".
+// Removed tells the pages showing a bin that request id was deleted, every
+// request when id is "*", or the bin itself when id is "bin".
 func (h *Hub) Removed(binID, id string) {
 	h.live.removed(binID, id)
 }

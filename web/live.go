@@ -438,9 +438,9 @@ func (l *live) sendRowUpdate(ch rowChange) {
 	}
 }
 
-// removed tells the pages showing a bin that a request was deleted (its id)
-// or all of them ("*": the bin was cleared or deleted), so that every tab,
-// not only the one that deleted, drops the rows. The event has no id: a
+// removed tells the pages showing a bin that a request was deleted (its
+// id), all of them ("*": the bin was cleared), or the bin itself ("bin"), so
+// that every tab, not only the one that deleted, drops the rows. The event has no id: a
 // client's resume position stays its newest capture. API streams carry
 // captures only and get nothing.
 func (l *live) removed(binID, id string) {

@@ -486,6 +486,12 @@ func TestPageStreamsHearDeletes(t *testing.T) {
 	// A page that resumes after the deletes misses nothing and sees no ghost.
 	resumed := openStream(t, owner, a.ts.URL+"/bins/"+binID+"/stream", http.Header{"Last-Event-ID": {"0"}})
 	resumed.expectNothing(100 * time.Millisecond)
+	call("DELETE", "/api/bins/"+binID)
+	for name, s := range map[string]*sseStream{"page": tab, "resumed page": resumed} {
+		if ev := s.next(2 * time.Second); ev.Event != "removed" || ev.Data != "bin" {
+			t.Fatalf("%s after the bin's deletion: %+v", name, ev)
+		}
+	}
 
 	b := a.newBin()
 	api := openStream(t, nil, eventsURL(a, b), nil)
