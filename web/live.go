@@ -439,10 +439,10 @@ func (l *live) sendRowUpdate(ch rowChange) {
 }
 
 // removed tells the pages showing a bin that a request was deleted (its
-// id), all of them ("*": the bin was cleared), or the bin itself ("bin"), so
-// that every tab, not only the one that deleted, drops the rows. The event has no id: a
-// client's resume position stays its newest capture. API streams carry
-// captures only and get nothing.
+// id), all of them ("*": the bin was cleared), or the bin itself ("bin"),
+// so that every tab, not only the one that deleted, drops the rows. The
+// event has no id: a client's resume position stays its newest capture.
+// API streams carry captures only and get nothing.
 func (l *live) removed(binID, id string) {
 	f := eventFrame("", "removed", []byte(id))
 	var cs []*liveConn
