@@ -159,6 +159,7 @@
       row.classList.add('new');
       list.insertBefore(row, list.firstElementChild);
       empty.hidden = true;
+      unseenOne();
       if (!$('[data-detail-id]', detail)) select(row, false);
     });
     me.addEventListener('row-update', function (ev) {
@@ -180,6 +181,19 @@
       if (ev.data === '*') removeAll(); else removeRow(ev.data);
     });
   }
+  // While the tab is in the background, its title counts the requests that
+  // arrived meanwhile: "(3) stripe-dev · tailhook".
+  var baseTitle = document.title, unseen = 0;
+  function unseenOne() {
+    if (!document.hidden) return;
+    unseen++;
+    document.title = '(' + unseen + ') ' + baseTitle;
+  }
+  document.addEventListener('visibilitychange', function () {
+    if (document.hidden || !unseen) return;
+    unseen = 0;
+    document.title = baseTitle;
+  });
   connect(insp.getAttribute('data-stream'));
   window.addEventListener('pagehide', function () { if (es) es.close(); });
 

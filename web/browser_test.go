@@ -246,6 +246,30 @@ func TestBrowserDeletesReachOtherTabs(t *testing.T) {
 	}
 }
 
+// TestBrowserTitleCountsUnseen: while the tab is hidden its title counts
+// the requests that arrived; coming back resets it.
+func TestBrowserTitleCountsUnseen(t *testing.T) {
+	a := newTestApp(t)
+	ctx := newBrowser(t)
+	captureURL := newBinPage(t, a, ctx)
+	title := evalIn[string](t, ctx, `document.title`)
+	// Headless tabs are always visible: play the browser's part.
+	evalIn[bool](t, ctx, `window.__hidden = true; Object.defineProperty(document, 'hidden', {configurable: true, get: function () { return window.__hidden; }}); true`)
+	for _, p := range []string{"/one", "/two"} {
+		res, err := http.Post(captureURL+p, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	step(t, ctx, 5*time.Second, "the hidden tab's title counts two",
+		chromedp.Poll[chromedp.Void](`document.title === `+strconv.Quote("(2) "+title)))
+	evalIn[bool](t, ctx, `window.__hidden = false; document.dispatchEvent(new Event('visibilitychange')); true`)
+	if got := evalIn[string](t, ctx, `document.title`); got != title {
+		t.Errorf("title after coming back: %q, want %q", got, title)
+	}
+}
+
 // TestBrowserDeletesBin: the bin's own page deletes it, after asking, and
 // goes home, where the bin is no longer listed; its capture URL is gone.
 func TestBrowserDeletesBin(t *testing.T) {
