@@ -329,6 +329,37 @@
     $$('[data-view-pane]', body).forEach(function (p) { p.hidden = p.getAttribute('data-view-pane') !== view; });
   });
 
+  // --- rename: the title, the heading and the home page's list ------------
+  insp.addEventListener('click', function (e) {
+    var b = e.target.closest('[data-rename]');
+    if (!b) return;
+    var name = prompt('Name of this bin (empty for none):', b.getAttribute('data-name'));
+    if (name === null) return;
+    fetch(b.getAttribute('data-rename'), {
+      method: 'PATCH', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: name })
+    })
+      .then(function (r) {
+        if (!r.ok) return r.json().then(function (j) { throw new Error(j.error || 'HTTP ' + r.status); });
+        return r.json();
+      })
+      .then(function (bin) {
+        var h = $('#bin-title');
+        if (bin.name) {
+          h.textContent = bin.name;
+        } else {
+          var id = document.createElement('span');
+          id.className = 'mono';
+          id.textContent = bin.id;
+          h.replaceChildren(document.createTextNode('Bin '), id);
+        }
+        b.setAttribute('data-name', bin.name);
+        baseTitle = (bin.name || 'Bin ' + bin.id) + ' · tailhook';
+        document.title = unseen ? '(' + unseen + ') ' + baseTitle : baseTitle;
+      })
+      .catch(function (err) { alert('Could not rename: ' + err.message); });
+  });
+
   // --- API token: shown once, for scripts and tailhook relay ---------------
   insp.addEventListener('click', function (e) {
     var b = e.target.closest('[data-new-token]');

@@ -288,6 +288,11 @@ func (db *DB) SetForwarding(ctx context.Context, id string, f Forwarding) (Bin, 
 	return db.updateBin(ctx, id, `forward_url = ?, forward_on = ?`, f.URL, f.Enabled)
 }
 
+// SetName renames the bin.
+func (db *DB) SetName(ctx context.Context, id, name string) (Bin, error) {
+	return db.updateBin(ctx, id, `name = ?`, name)
+}
+
 // SetReplayURL remembers the last manual forward target of a bin.
 func (db *DB) SetReplayURL(ctx context.Context, id, u string) error {
 	_, err := db.updateBin(ctx, id, `replay_url = ?`, u)

@@ -41,16 +41,27 @@ func (s *Server) binFrom(r *http.Request, allowQueryToken bool) (storage.Bin, er
 	return storage.Bin{}, hidden
 }
 
-func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
+// maxNameLen bounds a bin's name, in bytes.
+const maxNameLen = 200
+
+// binName reads {"name": …} and checks it.
+func binName(w http.ResponseWriter, r *http.Request) (string, error) {
 	var in struct {
 		Name string `json:"name"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return "", err
 	}
-	if len(in.Name) > 200 {
-		s.apiFail(w, r, badRequest("name is longer than 200 characters"))
+	if len(in.Name) > maxNameLen {
+		return "", badRequest("name is longer than 200 characters")
+	}
+	return strings.TrimSpace(in.Name), nil
+}
+
+func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
+	name, err := binName(w, r)
+	if err != nil {
+		s.apiFail(w, r, err)
 		return
 	}
 	// A browser creating a bin through the API owns it like one using the
@@ -61,7 +72,7 @@ func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
 			owner = s.session.browserID(r)
 		}
 	}
-	bin, token, err := s.db.CreateBin(r.Context(), strings.TrimSpace(in.Name), owner)
+	bin, token, err := s.db.CreateBin(r.Context(), name, owner)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -88,6 +99,25 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	j := s.toBinJSON(r, &bin)
 	j.Token = token
 	writeJSON(w, http.StatusOK, j)
+}
+
+// handleBinRename sets the bin's name ("" for none).
+func (s *Server) handleBinRename(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	name, err := binName(w, r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if bin, err = s.db.SetName(r.Context(), bin.ID, name); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
 }
 
 func (s *Server) handleBinGet(w http.ResponseWriter, r *http.Request) {

@@ -444,3 +444,38 @@ func TestNewToken(t *testing.T) {
 		t.Fatalf("event stream with the new token: %+v", ev)
 	}
 }
+
+func TestRenameBin(t *testing.T) {
+	a := newTestApp(t)
+	b := a.newBin()
+	path := "/api/bins/" + b.ID
+	json := http.Header{"Content-Type": {"application/json"}}
+	tests := []struct {
+		name, token, body string
+		status            int
+		want              string // the name afterwards
+	}{
+		{"rename", b.Token, `{"name":"  stripe-dev  "}`, http.StatusOK, "stripe-dev"},
+		{"too long", b.Token, `{"name":"` + strings.Repeat("x", 201) + `"}`, http.StatusBadRequest, "stripe-dev"},
+		{"unknown field", b.Token, `{"title":"x"}`, http.StatusBadRequest, "stripe-dev"},
+		{"not JSON", b.Token, `name=x`, http.StatusBadRequest, "stripe-dev"},
+		{"no token", "", `{"name":"x"}`, http.StatusNotFound, "stripe-dev"},
+		{"empty removes the name", b.Token, `{"name":""}`, http.StatusOK, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := a.do("PATCH", path, tc.token, json, tc.body)
+			if res.StatusCode != tc.status {
+				t.Fatalf("PATCH: %d %s, want %d", res.StatusCode, res.body, tc.status)
+			}
+			var got createdBin
+			a.getJSON(path, b.Token, &got)
+			if got.Name != tc.want {
+				t.Errorf("name %q, want %q", got.Name, tc.want)
+			}
+		})
+	}
+	if res := a.do("PATCH", "/api/bins/nosuchbin", b.Token, json, `{"name":"x"}`); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown bin: %d", res.StatusCode)
+	}
+}

@@ -270,6 +270,33 @@ func TestBrowserTitleCountsUnseen(t *testing.T) {
 	}
 }
 
+// TestBrowserRenamesBin: the heading's Rename button renames the bin; the
+// heading, the tab's title and the home page's list follow.
+func TestBrowserRenamesBin(t *testing.T) {
+	a := newTestApp(t)
+	ctx := newBrowser(t)
+	captureURL := newBinPage(t, a, ctx)
+	binID := strings.TrimPrefix(captureURL, a.ts.URL+"/b/")
+	evalIn[bool](t, ctx, `window.prompt = function () { return 'stripe <dev>'; }, true`)
+	step(t, ctx, 5*time.Second, "rename",
+		chromedp.Click(chromedp.CSS(`[data-rename]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#bin-title').textContent.trim() === 'stripe <dev>'`),
+	)
+	if got := evalIn[string](t, ctx, `document.title`); got != "stripe <dev> · tailhook" {
+		t.Errorf("title %q", got)
+	}
+	if n := evalIn[int](t, ctx, `document.querySelectorAll('#bin-title *').length`); n != 0 {
+		t.Errorf("the name was parsed as markup (%d elements)", n)
+	}
+	step(t, ctx, 10*time.Second, "the home page lists the new name",
+		chromedp.Navigate(a.ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-bin-id="`+binID+`"]`)),
+	)
+	if got := evalIn[string](t, ctx, `document.querySelector('[data-bin-id="`+binID+`"] .bin-name').textContent.trim()`); got != "stripe <dev>" {
+		t.Errorf("home page lists %q", got)
+	}
+}
+
 // TestBrowserDeletesBin: the bin's own page deletes it, after asking, and
 // goes home, where the bin is no longer listed; its capture URL is gone.
 func TestBrowserDeletesBin(t *testing.T) {

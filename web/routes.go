@@ -15,6 +15,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("POST /api/bins", s.handleBinCreate)
 	mux.HandleFunc("GET /api/bins/{bin}", s.handleBinGet)
+	mux.HandleFunc("PATCH /api/bins/{bin}", s.handleBinRename)
 	mux.HandleFunc("DELETE /api/bins/{bin}", s.handleBinDelete)
 	mux.HandleFunc("POST /api/bins/{bin}/token", s.handleTokenCreate)
 	mux.HandleFunc("PUT /api/bins/{bin}/response", s.handleResponsePut)
