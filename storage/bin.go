@@ -200,12 +200,14 @@ func (db *DB) Bin(ctx context.Context, id string) (Bin, error) {
 	return b, nil
 }
 
-// BinsByOwner returns the bins a browser created, newest first (at most 200).
+// BinsByOwner returns the bins a browser created or was given (login link,
+// token form), newest first (at most 200).
 func (db *DB) BinsByOwner(ctx context.Context, owner string) ([]Bin, error) {
 	if owner == "" {
 		return nil, nil
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+binColumns+` FROM bins WHERE owner = ? ORDER BY created_at DESC, rowid DESC LIMIT 200`, owner)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+binColumns+` FROM bins WHERE owner = ?
+		OR id IN (SELECT bin_id FROM bin_browsers WHERE browser = ?) ORDER BY created_at DESC, rowid DESC LIMIT 200`, owner, owner)
 	if err != nil {
 		return nil, fmt.Errorf("list bins: %w", err)
 	}

@@ -35,8 +35,13 @@ func (s *Server) binFrom(r *http.Request, allowQueryToken bool) (storage.Bin, er
 			return storage.Bin{}, hidden
 		}
 	}
-	if bin.Owner != "" && s.session.browserID(r) == bin.Owner {
+	browser := s.session.browserID(r)
+	if bin.Owner != "" && browser == bin.Owner {
 		return bin, nil
+	}
+	// A browser given the bin by a login link or the token form.
+	if ok, err := s.db.BrowserHasBin(r.Context(), bin.ID, browser); err != nil || ok {
+		return bin, err
 	}
 	return storage.Bin{}, hidden
 }

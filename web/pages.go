@@ -163,7 +163,7 @@ func (s *Server) handleBinCreateForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleInspector(w http.ResponseWriter, r *http.Request) {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.pageFail(w, r, err)
+		s.binPageFail(w, r, err) // loginlink.go: with the token form
 		return
 	}
 	s.renewSession(w, r)

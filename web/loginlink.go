@@ -1,0 +1,156 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tailhook-dev/tailhook/storage"
+	"github.com/tailhook-dev/tailhook/views"
+)
+
+// Access from any browser. A bin belongs to the browser that created it;
+// two ways give it to another browser:
+//   - a single-use login link (POST /api/bins/{bin}/login-links), opened
+//     anywhere: its page's button, a same-origin POST, spends the link;
+//   - the bin's token, typed into the form on the bin's "not found" page.
+// Both add the bin to the browser's session (storage.AddBrowser).
+
+const (
+	defaultLoginLinkTTL = 15 * time.Minute
+	maxLoginLinkTTL     = 24 * time.Hour
+)
+
+func (s *Server) loginRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/bins/{bin}/login-links", s.handleLoginLinkCreate)
+	mux.HandleFunc("GET /login/{secret}", s.handleLoginLinkPage)
+	mux.HandleFunc("POST /login/{secret}", s.handleLoginLinkUse)
+	mux.HandleFunc("POST /bins/{bin}/unlock", s.handleUnlock)
+}
+
+type loginLinkJSON struct {
+	URL       string `json:"url"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+func (s *Server) handleLoginLinkCreate(w http.ResponseWriter, r *http.Request) {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	var in struct {
+		ExpiresIn string `json:"expires_in"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	ttl := defaultLoginLinkTTL
+	if in.ExpiresIn != "" {
+		ttl, err = parseDuration(in.ExpiresIn)
+		if err != nil || ttl <= 0 {
+			s.apiFail(w, r, badRequest(`expires_in must be a positive duration such as "15m" or "2h"`))
+			return
+		}
+		if ttl > maxLoginLinkTTL {
+			s.apiFail(w, r, badRequest("expires_in is over the maximum of 24h"))
+			return
+		}
+	}
+	l, err := s.db.CreateLoginLink(r.Context(), bin.ID, ttl)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, loginLinkJSON{URL: s.baseURL(r) + "/login/" + l.Secret, ExpiresAt: l.ExpiresAt.Format(timeFormat)})
+}
+
+// handleLoginLinkPage shows what the link opens and a button to open it.
+// GET never spends the link: chat apps and mail scanners fetch links to
+// preview them, and must not use them up.
+func (s *Server) handleLoginLinkPage(w http.ResponseWriter, r *http.Request) {
+	secret := r.PathValue("secret")
+	bin, err := s.db.LoginLinkBin(r.Context(), secret)
+	if err != nil {
+		s.loginLinkFail(w, r, err)
+		return
+	}
+	// Referrer-Policy: no-referrer (secureHeaders) keeps the secret out of
+	// any Referer; this keeps the page out of search indexes.
+	w.Header().Set("X-Robots-Tag", "noindex")
+	s.render(w, r, http.StatusOK, views.LoginLinkPage(s.page("Open a bin"), views.LoginLinkView{
+		Name: bin.Name, BinID: bin.ID, Action: "/login/" + secret,
+	}))
+}
+
+// handleLoginLinkUse spends the link, adds its bin to this browser and opens
+// the inspector. The form is same-origin (crossOrigin checks it), so a
+// foreign page cannot log a visitor into a bin of its choosing.
+func (s *Server) handleLoginLinkUse(w http.ResponseWriter, r *http.Request) {
+	browser, err := s.session.ensureBrowserID(w, r, s.isTLS(r))
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	binID, err := s.db.UseLoginLink(r.Context(), r.PathValue("secret"), browser)
+	if err != nil {
+		s.loginLinkFail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, views.BinPath(binID), http.StatusSeeOther)
+}
+
+func (s *Server) loginLinkFail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, storage.ErrNotFound) {
+		s.render(w, r, http.StatusNotFound, views.LoginLinkGone(s.page("Link not valid")))
+		return
+	}
+	s.pageFail(w, r, err)
+}
+
+// binPageFail answers /bins/{bin} that this browser may not see: the same
+// "not found" page for a missing bin and one of another browser, with the
+// token form.
+func (s *Server) binPageFail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusNotFound || errors.Is(err, storage.ErrNotFound) {
+		s.render(w, r, http.StatusNotFound, views.BinNotFound(s.page("Not found"), views.BinPath(r.PathValue("bin"))+"/unlock", ""))
+		return
+	}
+	s.pageFail(w, r, err)
+}
+
+// handleUnlock takes a bin's token from the not-found page's form. The right
+// token adds the bin to this browser; anything else, including a bin that
+// does not exist, gives the same not-found page with the same error.
+func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "Could not read the form.", http.StatusBadRequest)
+		return
+	}
+	id := r.PathValue("bin")
+	token := strings.TrimSpace(r.PostForm.Get("token"))
+	bin, err := s.db.Bin(r.Context(), id)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.pageFail(w, r, err)
+		return
+	}
+	if err != nil || !bin.CheckToken(token) {
+		s.render(w, r, http.StatusNotFound, views.BinNotFound(s.page("Not found"), views.BinPath(id)+"/unlock",
+			"That token does not open a bin here."))
+		return
+	}
+	browser, err := s.session.ensureBrowserID(w, r, s.isTLS(r))
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	if err := s.db.AddBrowser(r.Context(), bin.ID, browser); err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, views.BinPath(bin.ID), http.StatusSeeOther)
+}
