@@ -117,6 +117,14 @@
   var detail = $('#detail');
   var empty = $('#list-empty');
   var status = $('#live-status');
+  var follow = $('#follow-newest');
+  if (follow) {
+    try { follow.checked = localStorage.getItem('tailhook.follow') === '1'; } catch (e) { /* storage off */ }
+    follow.addEventListener('change', function () {
+      try { localStorage.setItem('tailhook.follow', follow.checked ? '1' : '0'); } catch (e) { /* storage off */ }
+      if (follow.checked && list.firstElementChild) select(list.firstElementChild, false);
+    });
+  }
 
   function html(text) {
     var t = document.createElement('template');
@@ -160,7 +168,10 @@
       list.insertBefore(row, list.firstElementChild);
       empty.hidden = true;
       unseenOne();
-      if (!$('[data-detail-id]', detail)) select(row, false);
+      // Auto-open: with nothing selected, the first request to arrive opens
+      // and stays open (select marks it at once, so a burst cannot race);
+      // with "follow newest" on, every new request opens as it arrives.
+      if (follow && follow.checked || !$('.req[aria-current]', list)) select(row, false);
     });
     me.addEventListener('row-update', function (ev) {
       var row = html(ev.data).firstElementChild;

@@ -185,14 +185,14 @@ func Inspector(v InspectorView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</section><div class=\"panes\"><section class=\"card list-pane\" aria-label=\"Requests\"><div class=\"pane-head\"><h2>Requests</h2><span class=\"muted small kbd-hint\"><kbd>j</kbd> <kbd>k</kbd> to move</span> <button type=\"button\" class=\"btn btn-sm btn-danger\" data-clear=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</section><div class=\"panes\"><section class=\"card list-pane\" aria-label=\"Requests\"><div class=\"pane-head\"><h2>Requests</h2><span class=\"muted small kbd-hint\"><kbd>j</kbd> <kbd>k</kbd> to move</span> <label class=\"follow small\" title=\"Open each new request as it arrives\"><input type=\"checkbox\" id=\"follow-newest\"> Follow newest</label> <button type=\"button\" class=\"btn btn-sm btn-danger\" data-clear=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var13 string
 			templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression("/api/bins/" + v.Bin.ID + "/requests").Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/bin.templ`, Line: 54, Col: 108}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/bin.templ`, Line: 55, Col: 108}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var13)
 			if templ_7745c5c3_Err != nil {
