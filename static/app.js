@@ -747,6 +747,23 @@
 
   // --- response settings ---------------------------------------------------
   var form = $('#response-form');
+  // responseSaved shows a saved response in the panel's summary, as the
+  // server's responseSummary words it, and says so beside the buttons.
+  function responseSaved(bin) {
+    if (!bin) return;
+    var r = bin.response, s;
+    if (!r) {
+      s = 'default: 200 with {"ok":true,"id":…}';
+      $$('textarea', form).forEach(function (t) { t.placeholder = t.getAttribute('data-default-placeholder') || ''; });
+    } else {
+      s = String(r.status);
+      if (r.delay_ms > 0) s += ' after ' + r.delay_ms + ' ms';
+      if (r.sequence && r.sequence.length) s += ', after a sequence of ' + r.sequence.length;
+      $$('textarea', form).forEach(function (t) { t.placeholder = 'none'; });
+    }
+    $('#response-summary').textContent = s;
+    $('.form-status', form).textContent = r ? 'Saved: captures now get ' + s + '.' : 'Saved.';
+  }
   if (form) {
     var note = $('.form-status', form);
     var send = function (method, body) {
@@ -784,10 +801,18 @@
         status: +form.elements.status.value || 200,
         delay_ms: +form.elements.delay_ms.value || 0,
         headers: headers, body: form.elements.body.value, sequence: sequence
-      });
+      }).then(responseSaved);
     });
     $('[data-reset-response]', form).addEventListener('click', function () {
-      send('DELETE').then(function (j) { if (j) location.reload(); });
+      send('DELETE').then(function (j) {
+        if (!j) return;
+        form.reset();
+        form.elements.status.value = 200;
+        form.elements.delay_ms.value = 0;
+        form.elements.headers.value = form.elements.body.value = form.elements.sequence.value = '';
+        responseSaved(j);
+        note.textContent = 'Restored the default answer.';
+      });
     });
   }
 })();
