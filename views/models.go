@@ -114,6 +114,9 @@ type Detail struct {
 	Body    Body
 	Verdict *VerdictView // nil when the bin had no signature check
 	Now     time.Time
+	// BodyLimit is the server's --max-body, to say why a truncated capture
+	// has no body; 0 when unknown.
+	BodyLimit int64
 
 	// The owner's tools; a shared view has none of them.
 

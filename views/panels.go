@@ -276,3 +276,21 @@ func rowsClass(q string) string {
 func isText(b []byte) bool { return utf8.Valid(b) && !strings.ContainsRune(string(b), 0) }
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
+
+// notStored says why a truncated capture has no body.
+func notStored(limit int64) string {
+	if limit <= 0 {
+		return "not stored: over the size limit"
+	}
+	s := Size(limit)
+	for _, u := range []struct {
+		n    int64
+		unit string
+	}{{1 << 30, " GiB"}, {1 << 20, " MiB"}, {1 << 10, " KiB"}} {
+		if limit >= u.n && limit%u.n == 0 {
+			s = itoa(int(limit/u.n)) + u.unit
+			break
+		}
+	}
+	return "not stored: over the " + s + " limit"
+}

@@ -236,6 +236,7 @@ func (s *Server) selected(r *http.Request, bin storage.Bin, list views.ListView)
 // detailView is a request's details with the owner's tools.
 func (s *Server) detailView(r *http.Request, bin storage.Bin, req *storage.Request, now time.Time) *views.Detail {
 	d := views.NewDetail(views.Scope{BinID: bin.ID}, req, s.captureURL(r, bin.ID), now)
+	d.BodyLimit = s.cfg.MaxBody
 	d.ReplayURL = bin.ReplayURL
 	d.Providers = providerViews()
 	if bin.Signature != nil {

@@ -44,6 +44,7 @@ func (s *Server) handleSharedPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if req != nil {
 		v.Detail = views.NewDetail(sc, req, "", now)
+		v.Detail.BodyLimit = s.cfg.MaxBody
 		v.List.Selected = req.ID
 	}
 	s.render(w, r, http.StatusOK, views.Shared(v))
@@ -85,7 +86,9 @@ func (s *Server) handleSharedDetail(w http.ResponseWriter, r *http.Request) {
 		s.shareFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, views.RequestDetail(*views.NewDetail(views.Scope{ShareID: sh.ID}, req, "", time.Now())))
+	d := views.NewDetail(views.Scope{ShareID: sh.ID}, req, "", time.Now())
+	d.BodyLimit = s.cfg.MaxBody
+	s.render(w, r, http.StatusOK, views.RequestDetail(*d))
 }
 
 // handleSharedBody downloads a body like the API does: an attachment that
