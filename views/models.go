@@ -117,6 +117,14 @@ type Detail struct {
 	// BodyLimit is the server's --max-body, to say why a truncated capture
 	// has no body; 0 when unknown.
 	BodyLimit int64
+	// Body extras (bodyextra.go): Body is decoded from Encoding, Wire is the
+	// body as received; JSONError says where a JSON body broke; ImageURL and
+	// PartImages preview raster images.
+	Encoding, EncodingNote string
+	Wire                   *Body
+	JSONError              string
+	ImageURL               string
+	PartImages             map[int]string
 
 	// The owner's tools; a shared view has none of them.
 
@@ -153,13 +161,15 @@ func NewDetail(sc Scope, req *storage.Request, captureURL string, now time.Time)
 	if h == nil {
 		h = http.Header{}
 	}
-	return &Detail{
+	d := &Detail{
 		Scope: sc, Req: req, URL: url, Now: now,
 		Query:   QueryFields(req.Query),
 		Headers: HeaderFields(h),
 		Body:    FormatBody(h.Get("Content-Type"), req.Body),
 		Verdict: NewVerdictView(req.Verdict),
 	}
+	d.bodyExtras(h)
+	return d
 }
 
 // Paths of the pages, in one place for templates and handlers.

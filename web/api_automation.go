@@ -197,7 +197,7 @@ func (s *Server) handleExportJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+bin.ID+`.json"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+exportFilename(bin, ".json")+`"`)
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(`{"requests":[`))
 	s.exportArray(w, r, bin, func(req *storage.Request) any { return toRequestJSON(req, true) })

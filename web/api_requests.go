@@ -95,7 +95,7 @@ func (s *Server) handleRequestBody(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", `attachment; filename="`+req.BinID+"-"+req.ID+`.bin"`)
+	h.Set("Content-Disposition", `attachment; filename="`+bodyFilename(req)+`"`)
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Content-Length", strconv.Itoa(len(req.Body)))
 	w.WriteHeader(http.StatusOK)

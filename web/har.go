@@ -212,7 +212,7 @@ func (s *Server) handleExportHAR(w http.ResponseWriter, r *http.Request) {
 	// Write the log object up to its entries, then each entry, then close.
 	prefix, _, _ := strings.Cut(string(head), `"entries":`)
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+bin.ID+`.har"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+exportFilename(bin, ".har")+`"`)
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(`{"log":` + prefix + `"entries":[`))
 	base := s.baseURL(r)

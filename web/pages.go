@@ -379,15 +379,12 @@ func (s *Server) writePart(w http.ResponseWriter, r *http.Request, req *storage.
 		s.notFoundPage(w, r)
 		return
 	}
-	data, filename, _, ok := views.MultipartPart(req.Header.Get("Content-Type"), req.Body, n)
+	data, filename, partType, ok := views.MultipartPart(req.Header.Get("Content-Type"), req.Body, n)
 	if !ok {
 		s.notFoundPage(w, r)
 		return
 	}
-	name := safeFilename(filename)
-	if name == "" {
-		name = req.ID + "-part" + strconv.Itoa(n+1) + ".bin"
-	}
+	name := partFilename(req, n, filename, partType)
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -35,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	s.automationRoutes(mux) // api_automation.go
 	s.pageRoutes(mux)       // pages.go
 	s.loginRoutes(mux)      // loginlink.go
+	s.bodyViewRoutes(mux)   // bodyview.go
 
 	app := s.recoverer(s.logRequests(s.secureHeaders(s.crossOrigin(mux))))
 	capture := s.recoverer(s.logRequests(http.HandlerFunc(s.handleCapture)))
