@@ -455,9 +455,9 @@
   // forwarding sections, leaving the forms (and a shown result) alone.
   function refreshForwarding(row) {
     var a = row && $('a', row);
-    if (!a) return;
+    if (!a) return Promise.resolve();
     var id = row.getAttribute('data-request-id');
-    fetch(a.getAttribute('data-detail'), { credentials: 'same-origin' })
+    return fetch(a.getAttribute('data-detail'), { credentials: 'same-origin' })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (text) {
         var fresh = html(text);
@@ -598,10 +598,19 @@
     var b = e.target.closest('[data-delivery-action]');
     if (!b) return;
     var sec = b.closest('.delivery');
+    var retry = /\/retry$/.test(b.getAttribute('data-delivery-action'));
     tell(sec, 'Working…');
-    api('POST', b.getAttribute('data-delivery-action')).then(function () {
-      tell(sec, '');
-      refreshForwarding(selectedRow());
+    // Say what was done, in the section as it is after the refresh.
+    api('POST', b.getAttribute('data-delivery-action')).then(function (j) {
+      var id = sec.id;
+      return refreshForwarding(selectedRow()).then(function () {
+        var now = document.getElementById(id) || sec;
+        var behind = $('[data-behind]', now);
+        var msg = !retry ? 'Cancelled: it will not be sent.'
+          : 'Retry queued: attempt ' + ((j && j.attempts || 0) + 1) + ' starts now' +
+            (behind ? ', once #' + behind.getAttribute('data-behind') + ' before it is delivered or cancelled.' : '.');
+        tell(now, msg);
+      });
     }).catch(function (err) { tell(sec, err.message); });
   });
 

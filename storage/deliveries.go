@@ -47,5 +47,10 @@ func (db *DB) AttachDeliveries(ctx context.Context, reqs []*Request) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("attach deliveries: %w", err)
 	}
-	return nil
+	rows.Close()
+	ds := make([]*Delivery, 0, len(reqs))
+	for _, r := range reqs {
+		ds = append(ds, r.Delivery)
+	}
+	return markBehind(ctx, db.r, ds)
 }

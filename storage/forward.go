@@ -25,6 +25,9 @@ type Delivery struct {
 	NextAt     time.Time
 	LastStatus int
 	LastError  string
+	// Behind is the seq of the older pending delivery this one waits for
+	// (deliveries of a bin go in capture order); 0 when it does not wait.
+	Behind int64
 }
 
 // AddForward records a forwarding attempt in a request's history.
@@ -93,6 +96,9 @@ func delivery(ctx context.Context, q querier, pk int64) (*Delivery, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get delivery: %w", err)
+	}
+	if err := markBehind(ctx, q, []*Delivery{&d}); err != nil {
+		return nil, err
 	}
 	return &d, nil
 }

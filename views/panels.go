@@ -140,6 +140,9 @@ func deliveryLabel(d *storage.Delivery) string {
 	case storage.DeliveryDelivered:
 		return "delivered"
 	case storage.DeliveryPending:
+		if d.Behind != 0 {
+			return "waiting behind #" + itoa(int(d.Behind))
+		}
 		if d.Attempts == 0 {
 			return "queued"
 		}
@@ -151,6 +154,9 @@ func deliveryLabel(d *storage.Delivery) string {
 // deliveryTitle explains the badge.
 func deliveryTitle(d *storage.Delivery) string {
 	s := "Auto-forward " + deliveryLabel(d)
+	if d.Behind != 0 {
+		s += " (a bin's captures are delivered in order)"
+	}
 	if d.Attempts > 0 {
 		s += " after " + plural(d.Attempts, "attempt")
 	}
