@@ -32,6 +32,9 @@ type Request struct {
 	Verdict    *Verdict  // nil when the bin had no signature check set
 	Forwards   []Forward
 	Delivery   *Delivery // the auto-forward job, if any
+	// HeaderList is every header line as received, in wire order and
+	// spelling; nil when it was not recorded (see headerlist.go).
+	HeaderList []HeaderLine
 
 	pk int64
 }
@@ -99,7 +102,9 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 	if r.Header == nil {
 		r.Header = http.Header{} // what a read gives back
 	}
+	undo := withList(r.Header, r.HeaderList) // headerlist.go
 	headers, err := encodeHeader(r.Header)
+	undo()
 	if err != nil {
 		return Captured{}, fmt.Errorf("capture to bin %s: %w", r.BinID, err)
 	}
@@ -376,6 +381,7 @@ func scanRequest(row interface{ Scan(...any) error }, withBody bool) (*Request, 
 	if r.Header, err = decodeHeader(headers); err != nil {
 		return nil, fmt.Errorf("decode headers of %s: %w", r.ID, err)
 	}
+	r.HeaderList = takeList(r.Header)
 	if verdict != "" {
 		r.Verdict = new(Verdict)
 		if err := json.Unmarshal([]byte(verdict), r.Verdict); err != nil {

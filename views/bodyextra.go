@@ -179,3 +179,15 @@ func (d *Detail) bodyExtras(h http.Header) {
 		}
 	}
 }
+
+// wireHeaders shows recorded header lines in wire order and spelling
+// instead of the canonical, sorted map.
+func (d *Detail) wireHeaders() {
+	if d.Req.HeaderList == nil {
+		return
+	}
+	d.Headers = make([]Field, len(d.Req.HeaderList))
+	for i, l := range d.Req.HeaderList {
+		d.Headers[i] = Field{l.Name, l.Value}
+	}
+}

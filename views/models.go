@@ -168,6 +168,7 @@ func NewDetail(sc Scope, req *storage.Request, captureURL string, now time.Time)
 		Body:    FormatBody(h.Get("Content-Type"), req.Body),
 		Verdict: NewVerdictView(req.Verdict),
 	}
+	d.wireHeaders()
 	d.bodyExtras(h)
 	return d
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tailhook-dev/tailhook/rawhead"
 	"github.com/tailhook-dev/tailhook/storage"
 )
 
@@ -47,6 +48,9 @@ func newTestApp(t testing.TB, opts ...func(*Config, *storage.Options)) *testApp 
 	}
 	ts := httptest.NewUnstartedServer(srv.Handler())
 	ts.Config.MaxHeaderBytes = 1 << 20
+	// As serve does: header lines recorded as received.
+	ts.Listener = rawhead.Listen(ts.Listener)
+	ts.Config.ConnContext = rawhead.ConnContext
 	ts.Config.RegisterOnShutdown(srv.Close)
 	ts.Start()
 	a := &testApp{t: t, db: db, hub: hub, srv: srv, ts: ts}

@@ -90,6 +90,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 		Path:       path,
 		Query:      query,
 		Header:     header,
+		HeaderList: recordedHeaders(r), // headerlist.go
 		Body:       body,
 		Size:       size,
 		Truncated:  truncated,

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -48,17 +47,14 @@ func curlCommand(target string, req *storage.Request, keepHost bool) string {
 	if req.Truncated {
 		b.WriteString("# The body (" + strconv.FormatInt(req.Size, 10) + " bytes) was over the size limit and was not stored;\n# this command sends none.\n")
 	}
-	names := make([]string, 0, len(req.Header))
-	for name := range req.Header {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	var dropped []string
 	hasBody := len(req.Body) > 0
 	// An empty body that was declared (Content-Length: 0) is sent as one.
 	sendBody := hasBody || req.Header.Get("Content-Length") != ""
 	var args []string
-	for _, name := range names {
+	// In wire order and spelling when recorded (headerlist.go).
+	for _, l := range headerLines(req) {
+		name, v := l.Name, l.Value
 		switch http.CanonicalHeaderKey(name) {
 		case "Content-Length", "Transfer-Encoding":
 			continue // curl frames the body itself
@@ -67,16 +63,14 @@ func curlCommand(target string, req *storage.Request, keepHost bool) string {
 				continue
 			}
 		}
-		for _, v := range req.Header[name] {
-			if strings.ContainsAny(name+v, "\x00\r\n") {
-				dropped = append(dropped, name)
-				continue
-			}
-			if v == "" {
-				args = append(args, "-H", name+";") // curl's syntax for an empty value
-			} else {
-				args = append(args, "-H", name+": "+v)
-			}
+		if strings.ContainsAny(name+v, "\x00\r\n") {
+			dropped = append(dropped, name)
+			continue
+		}
+		if v == "" {
+			args = append(args, "-H", name+";") // curl's syntax for an empty value
+		} else {
+			args = append(args, "-H", name+": "+v)
 		}
 	}
 	suppress := []string{"User-Agent", "Accept"}

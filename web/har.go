@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -102,7 +101,8 @@ type harTimings struct {
 }
 
 // toHAREntry converts a whole request. The URL is the capture URL the
-// sender used; headers keep their per-name order (names sorted).
+// sender used; headers are in wire order and spelling when recorded
+// (headerlist.go), else names sorted with each name's values in order.
 func toHAREntry(base string, req *storage.Request) harEntry {
 	u := base + "/b/" + req.BinID + req.Path
 	if req.Query != "" {
@@ -112,7 +112,7 @@ func toHAREntry(base string, req *storage.Request) harEntry {
 		StartedDateTime: req.ReceivedAt.UTC().Format(timeFormat),
 		Request: harRequest{
 			Method: req.Method, URL: u, HTTPVersion: req.Proto,
-			Cookies: harCookies(req.Header), Headers: harHeaders(req.Header), QueryString: harQuery(req.Query),
+			Cookies: harCookies(req.Header), Headers: harHeaderLines(req), QueryString: harQuery(req.Query),
 			HeadersSize: -1, BodySize: req.Size,
 		},
 		Response: harResponse{
@@ -143,17 +143,10 @@ func toHAREntry(base string, req *storage.Request) harEntry {
 	return e
 }
 
-func harHeaders(h http.Header) []harNameValue {
-	names := make([]string, 0, len(h))
-	for name := range h {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+func harHeaderLines(req *storage.Request) []harNameValue {
 	out := []harNameValue{}
-	for _, name := range names {
-		for _, v := range h[name] {
-			out = append(out, harNameValue{Name: name, Value: v})
-		}
+	for _, l := range headerLines(req) {
+		out = append(out, harNameValue{Name: l.Name, Value: l.Value})
 	}
 	return out
 }

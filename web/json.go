@@ -21,6 +21,9 @@ type requestJSON struct {
 	Path       string         `json:"path"`
 	Query      string         `json:"query"`
 	Headers    http.Header    `json:"headers"`
+	HeaderList [][]string     `json:"header_list"` // headerlist.go
+	PathB64    string         `json:"path_base64,omitempty"`
+	QueryB64   string         `json:"query_base64,omitempty"`
 	BodyBase64 *string        `json:"body_base64,omitempty"`
 	BodyText   *string        `json:"body_text,omitempty"`
 	Size       int64          `json:"size"`
@@ -65,6 +68,7 @@ func toRequestJSON(r *storage.Request, full bool) requestJSON {
 		ID: r.ID, Bin: r.BinID, Seq: r.Seq, Method: r.Method, Path: r.Path, Query: r.Query,
 		Headers: r.Header, Size: r.Size, Truncated: r.Truncated, RemoteAddr: r.RemoteAddr,
 		Proto: r.Proto, TLS: r.TLS, ReceivedAt: r.ReceivedAt.UTC().Format(timeFormat),
+		HeaderList: headerListJSON(r), PathB64: rawBase64(r.Path), QueryB64: rawBase64(r.Query),
 	}
 	if j.Headers == nil {
 		j.Headers = http.Header{}

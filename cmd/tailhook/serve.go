@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tailhook-dev/tailhook/rawhead"
 	"github.com/tailhook-dev/tailhook/storage"
 	"github.com/tailhook-dev/tailhook/web"
 )
@@ -62,6 +63,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	}
 	hs := &http.Server{
 		Handler: handler,
+		// Header lines as received, in order and spelling (ln is wrapped
+		// by rawhead.Listen below).
+		ConnContext: rawhead.ConnContext,
 		// A sender that trickles its headers is cut off; the contract says 10 s.
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    1 << 20,
@@ -82,7 +86,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 			"use --addr 127.0.0.1:PORT to keep it local", "addr", c.Addr)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(rawhead.Listen(ln)) }()
 
 	select {
 	case err := <-errc:
