@@ -768,6 +768,7 @@
       s = String(r.status);
       if (r.delay_ms > 0) s += ' after ' + r.delay_ms + ' ms';
       if (r.sequence && r.sequence.length) s += ', after a sequence of ' + r.sequence.length;
+      if (r.cors) s += ', CORS';
       $$('textarea', form).forEach(function (t) { t.placeholder = 'none'; });
     }
     $('#response-summary').textContent = s;
@@ -809,7 +810,8 @@
       send('PUT', {
         status: +form.elements.status.value || 200,
         delay_ms: +form.elements.delay_ms.value || 0,
-        headers: headers, body: form.elements.body.value, sequence: sequence
+        headers: headers, body: form.elements.body.value, sequence: sequence,
+        cors: form.elements.cors.checked
       }).then(responseSaved);
     });
     $('[data-reset-response]', form).addEventListener('click', function () {

@@ -34,6 +34,9 @@ type Response struct {
 	Body     string            `json:"body"`
 	DelayMS  int               `json:"delay_ms"`
 	Sequence []ResponseStep    `json:"sequence,omitempty"`
+	// CORS answers preflights and adds Access-Control-Allow-* to every
+	// answer, for senders that run in a browser.
+	CORS bool `json:"cors,omitempty"`
 }
 
 // ResponseStep is one scripted answer, given Times times before the next step.

@@ -896,20 +896,30 @@ func ResponsePanel(bin storage.Bin) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 78, "</textarea></label> <label>Sequence <span class=\"muted small\">answered first, in order, e.g. <code>500x3, 429</code>; then the response above</span><input type=\"text\" name=\"sequence\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 78, "</textarea></label> <label class=\"check\"><input type=\"checkbox\" name=\"cors\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		if responseOf(bin).CORS {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, " checked")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 80, "> CORS <span class=\"muted small\">answer preflights and allow any origin, for senders that run in a browser</span></label> <label>Sequence <span class=\"muted small\">answered first, in order, e.g. <code>500x3, 429</code>; then the response above</span><input type=\"text\" name=\"sequence\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var48 string
 		templ_7745c5c3_Var48, templ_7745c5c3_Err = templruntime.NewAttributeExpression(sequenceText(responseOf(bin).Sequence)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/settings.templ`, Line: 164, Col: 212}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/settings.templ`, Line: 165, Col: 212}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var48)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "\" placeholder=\"500x3, 429\" spellcheck=\"false\"></label><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary btn-sm\">Save response</button> <button type=\"button\" class=\"btn btn-sm\" data-reset-response>Restore default</button> <span class=\"form-status muted small\" role=\"status\"></span></div></form></details>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "\" placeholder=\"500x3, 429\" spellcheck=\"false\"></label><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary btn-sm\">Save response</button> <button type=\"button\" class=\"btn btn-sm\" data-reset-response>Restore default</button> <span class=\"form-status muted small\" role=\"status\"></span></div></form></details>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -946,6 +956,9 @@ func responseSummary(r *storage.Response) string {
 	}
 	if len(r.Sequence) > 0 {
 		s += ", after a sequence of " + itoa(len(r.Sequence))
+	}
+	if r.CORS {
+		s += ", CORS"
 	}
 	return s
 }

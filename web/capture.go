@@ -163,6 +163,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, c storage.Captur
 		}
 		return
 	}
+	if c.Response.CORS && corsAnswer(w, r) { // cors.go: a preflight is answered there
+		return
+	}
 	a := c.Response.Pick(c.Served)
 	if d := min(a.Delay, maxResponseDelay); d > 0 {
 		t := time.NewTimer(d)
