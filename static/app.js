@@ -648,7 +648,7 @@
       summary.textContent = text;
       var fs = $('.provider-params[data-provider="' + CSS.escape(s.provider) + '"]', sigForm);
       $$('[data-secret]', fs).forEach(function (i) {
-        if (s.params && s.params[i.name]) i.placeholder = 'saved: ' + s.params[i.name] + ' (type it again to change settings)';
+        if (s.params && s.params[i.name]) i.placeholder = 'saved: ' + s.params[i.name] + ' (leave empty to keep it)';
       });
     };
     sigForm.addEventListener('submit', function (e) {

@@ -6,6 +6,10 @@
 
   function $(sel, root) { return (root || document).querySelector(sel); }
 
+  // Settings are a strip of panels under the capture URL: they start
+  // closed, so the requests stay where they are; each summary says its state.
+  Array.prototype.forEach.call(document.querySelectorAll('.settings details[open]'), function (d) { d.open = false; });
+
   // --- "Open on another device": a single-use login link ---------------------
   document.addEventListener('click', function (e) {
     var b = e.target.closest('[data-login-link]');

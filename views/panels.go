@@ -202,7 +202,7 @@ func savedValue(s *SignatureView, provider string, p ProviderParam) string {
 
 func secretPlaceholder(s *SignatureView, provider string, p ProviderParam) string {
 	if s != nil && s.Provider == provider && s.Params[p.Name] != "" {
-		return "saved: " + s.Params[p.Name] + " (type it again to change settings)"
+		return "saved: " + s.Params[p.Name] + " (leave empty to keep it)"
 	}
 	if p.Multiline {
 		return "one per line during a rotation"
@@ -299,4 +299,22 @@ func notStored(limit int64) string {
 		}
 	}
 	return "not stored: over the " + s + " limit"
+}
+
+// paramLabels name signature parameters in words; the API name follows in
+// small type for whoever scripts it.
+var paramLabels = map[string]string{
+	"secret": "Signing secret", "tolerance_s": "Timestamp tolerance (seconds)", "private_key": "Private key (test samples only)",
+	"url": "Public URL the provider calls", "header_name": "Header name", "header_value": "Header value",
+	"header": "Signature header", "algorithm": "Hash algorithm", "encoding": "Signature encoding",
+	"prefix": "Signature prefix", "template": "Signed text template", "timestamp_header": "Timestamp header",
+	"id_header": "Message ID header", "verify_token": "Verify token",
+}
+
+// ParamLabel is a parameter's name in words.
+func ParamLabel(name string) string {
+	if l, ok := paramLabels[name]; ok {
+		return l
+	}
+	return name
 }

@@ -114,6 +114,7 @@ func (s *Server) handleSignaturePut(w http.ResponseWriter, r *http.Request) {
 	}
 	provider, params, err := decodeProviderParams(w, r)
 	if err == nil {
+		keepSavedSecrets(bin, provider, params) // signature_keep.go
 		err = checkProvider(provider, params)
 	}
 	if err != nil {

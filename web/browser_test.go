@@ -452,7 +452,7 @@ func TestScreenshots(t *testing.T) {
 			return err
 		}),
 		chromedp.EmulateViewport(1280, 1000),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('#forwarding-panel').open = true; document.querySelector('.settings').scrollIntoView()`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#signature-panel').open = true; document.querySelector('.settings').scrollIntoView()`),
 		chromedp.Sleep(300*time.Millisecond),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			var err error

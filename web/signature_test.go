@@ -64,7 +64,7 @@ func TestSignatureEndToEnd(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(res.body), `"provider":"github"`) {
 		t.Errorf("verify with github: %d %s", res.StatusCode, res.body)
 	}
-	for _, bad := range []string{`{"provider":"nope","secret":"x"}`, `{"provider":"stripe"}`, `{"provider":"stripe","secret":"x","colour":"red"}`, `{"provider":"hmac","secret":"x","algorithm":"md5","header":"X-Sig"}`} {
+	for _, bad := range []string{`{"provider":"nope","secret":"x"}`, `{"provider":"github"}`, `{"provider":"stripe","secret":"x","colour":"red"}`, `{"provider":"hmac","secret":"x","algorithm":"md5","header":"X-Sig"}`} {
 		if res := a.do("PUT", "/api/bins/"+bin.ID+"/signature", bin.Token, nil, bad); res.StatusCode != 400 {
 			t.Errorf("PUT %s: %d %s", bad, res.StatusCode, res.body)
 		}
