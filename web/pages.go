@@ -137,6 +137,11 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 // token is not shown: the browser's session is its credential, and API
 // users create bins with POST /api/bins, which returns one.
 func (s *Server) handleBinCreateForm(w http.ResponseWriter, r *http.Request) {
+	if ok, retry := s.allowBinCreate(r); !ok {
+		w.Header().Set("Retry-After", retry)
+		http.Error(w, "Too many new bins from your address; try again in "+retry+" s.", http.StatusTooManyRequests)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "Could not read the form.", http.StatusBadRequest)
@@ -296,7 +301,7 @@ var providerViews = sync.OnceValue(func() []views.Provider {
 })
 
 func (s *Server) captureURL(r *http.Request, binID string) string {
-	return s.baseURL(r) + "/b/" + binID
+	return s.captureBase(r) + "/b/" + binID
 }
 
 // listView reads one page of the request list, ?before= a request id and
@@ -417,7 +422,25 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	s.stream(w, r, streamRequest{kind: apiStream}, bin)
+	s.stream(w, r, streamRequest{kind: apiStream, check: s.credentialCheck(bin.ID, s.credentialOf(r, true))}, bin)
+}
+
+// credentialCheck is a stream's check: the bin still exists and cred still
+// opens it.
+func (s *Server) credentialCheck(binID string, cred credential) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		bin, err := s.db.Bin(ctx, binID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return errBinGone
+		}
+		if err != nil {
+			return err
+		}
+		if !cred.allows(&bin) {
+			return errors.New("credential no longer valid")
+		}
+		return nil
+	}
 }
 
 // handlePageStream is the inspector's stream of rendered rows. It is
@@ -428,7 +451,8 @@ func (s *Server) handlePageStream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Not found.", http.StatusNotFound)
 		return
 	}
-	s.stream(w, r, streamRequest{kind: pageStream, q: strings.TrimSpace(r.URL.Query().Get("q"))}, bin)
+	s.stream(w, r, streamRequest{kind: pageStream, q: strings.TrimSpace(r.URL.Query().Get("q")),
+		check: s.credentialCheck(bin.ID, s.credentialOf(r, false))}, bin)
 }
 
 // stream serves a bin's events. Without Last-Event-ID it starts at the

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"net/http"
 	"strings"
 )
@@ -38,7 +39,21 @@ func (s *Server) routes() http.Handler {
 	app := s.recoverer(s.logRequests(s.secureHeaders(s.crossOrigin(mux))))
 	capture := s.recoverer(s.logRequests(http.HandlerFunc(s.handleCapture)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, _, _, ok := captureTarget(r); ok {
+		if headerBytes(r) > maxHeaderBytes {
+			// net/http allows a few KiB over its MaxHeaderBytes; the
+			// contract's limit is exact.
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestHeaderFieldsTooLarge, "request headers over 1 MiB")
+			return
+		}
+		_, _, _, isCapture := captureTarget(r)
+		if s.cfg.CaptureHost != "" && r.URL.Path != "/healthz" && isCapture != s.onCaptureHost(r) {
+			// Captures only on the capture host, and nothing else there:
+			// what a bin's owner configures never shares the app's origin.
+			writeError(w, http.StatusNotFound, "not found on this host")
+			return
+		}
+		if isCapture {
 			capture.ServeHTTP(w, r)
 			return
 		}
@@ -46,13 +61,53 @@ func (s *Server) routes() http.Handler {
 	})
 }
 
+// maxHeaderBytes is the contract's limit on a request's header block.
+const maxHeaderBytes = 1 << 20
+
+// headerBytes is the size of r's request line and header block as sent
+// (less optional white space, which the parser drops): what net/http's
+// MaxHeaderBytes counts, with none of its slack.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	n += len("Host: ") + len(r.Host) + 2
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	for _, te := range r.TransferEncoding {
+		n += len("Transfer-Encoding: ") + len(te) + 2
+	}
+	return n + 2
+}
+
+// onCaptureHost reports whether r was sent to --capture-host.
+func (s *Server) onCaptureHost(r *http.Request) bool {
+	host := s.requestHost(r)
+	want := s.cfg.CaptureHost
+	if !strings.Contains(want, ":") {
+		// A capture host without a port matches on any port.
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	return strings.EqualFold(host, want)
+}
+
 // crossOrigin rejects cross-site state-changing requests that ride on the
 // session cookie. Requests with an Authorization header carry their own
-// credential, and are exempt.
+// credential, and are exempt: for them the cookie is removed, so that only
+// that credential counts (a browser adds Authorization: Basic to a
+// cross-site request by itself, with the cookie).
 func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") == "" {
+		if _, ok := r.Header["Authorization"]; ok {
+			if _, hasCookie := r.Header["Cookie"]; hasCookie {
+				r = r.Clone(r.Context())
+				r.Header.Del("Cookie")
+			}
+		} else {
 			if err := cop.Check(r); err != nil {
 				if strings.HasPrefix(r.URL.Path, "/api/") {
 					writeError(w, http.StatusForbidden, "cross-origin request refused")
