@@ -15,6 +15,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,6 +32,16 @@ const (
 	MaxHex = 64 << 10
 	// maxParts bounds how many multipart parts are listed.
 	maxParts = 100
+	// MaxFields bounds the headers, query fields and form fields listed;
+	// the rest are a download. A capture may carry 1 MiB of headers.
+	MaxFields = 200
+	// maxPartHeaders bounds the headers listed for one part.
+	maxPartHeaders = 20
+	// maxPartsText bounds the text shown inline across all parts.
+	maxPartsText = 1 << 20
+	// MaxShown bounds a path, query or URL shown in one line: the list
+	// shows 50 rows, each of which may carry 1 MiB of them.
+	MaxShown = 2 << 10
 )
 
 // Body kinds, as FormatBody decides them.
@@ -52,6 +63,10 @@ type Body struct {
 	Text      string  // KindJSON without highlighting, KindXML, KindText
 	Fields    []Field // KindForm
 	Parts     []Part  // KindMultipart
+	// MoreFields and MoreParts count what is not listed: fields past
+	// MaxFields; parts past maxParts (1 means "at least one more").
+	MoreFields int
+	MoreParts  int
 	Hex       []string
 	Raw       string // the body as text for the raw view, when it is UTF-8
 	RawIsText bool
@@ -78,6 +93,7 @@ type Part struct {
 	FileName    string
 	ContentType string
 	Header      []Field
+	MoreHeader  int // headers not listed
 	Size        int
 	Text        string // the content, when it is short UTF-8 text
 	IsText      bool
@@ -101,13 +117,14 @@ func FormatBody(contentType string, body []byte) Body {
 	mt, params, _ := mime.ParseMediaType(contentType)
 	switch {
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "":
-		if parts, ok := parseMultipart(body, params["boundary"]); ok {
-			b.Kind, b.Label, b.Parts = KindMultipart, "Multipart", parts
+		if parts, more, ok := parseMultipart(body, params["boundary"]); ok {
+			b.Kind, b.Label, b.Parts, b.MoreParts = KindMultipart, "Multipart", parts, more
 			return b
 		}
 	case mt == "application/x-www-form-urlencoded":
 		if fields, ok := parseForm(body); ok {
-			b.Kind, b.Label, b.Fields = KindForm, "Form", fields
+			b.Kind, b.Label = KindForm, "Form"
+			b.Fields, b.MoreFields = CapFields(fields, MaxFields)
 			return b
 		}
 	}
@@ -302,34 +319,53 @@ func QueryFields(raw string) []Field {
 	return fields
 }
 
-func parseMultipart(body []byte, boundary string) ([]Part, bool) {
+// parseMultipart lists the first maxParts parts, each with its first
+// maxPartHeaders headers; more is 1 when there are further parts.
+func parseMultipart(body []byte, boundary string) (parts []Part, more int, ok bool) {
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	var parts []Part
-	for i := 0; i < maxParts; i++ {
+	text := 0
+	for i := 0; ; i++ {
 		p, err := mr.NextRawPart()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return parts, len(parts) > 0
+			return parts, more, len(parts) > 0
+		}
+		if i == maxParts {
+			more = 1 // not worth parsing further to count them
+			break
 		}
 		data, err := io.ReadAll(p)
 		if err != nil {
-			return parts, len(parts) > 0
+			return parts, more, len(parts) > 0
 		}
 		part := Part{Index: i, Name: p.FormName(), FileName: p.FileName(),
 			ContentType: p.Header.Get("Content-Type"), Size: len(data)}
-		for _, k := range sortedKeys(p.Header) {
-			for _, v := range p.Header[k] {
-				part.Header = append(part.Header, Field{k, v})
-			}
-		}
-		if len(data) <= 64<<10 && utf8.Valid(data) && part.FileName == "" {
+		part.Header, part.MoreHeader = CapFields(HeaderFields(http.Header(p.Header)), maxPartHeaders)
+		if len(data) <= 64<<10 && text+len(data) <= maxPartsText && utf8.Valid(data) && part.FileName == "" {
 			part.Text, part.IsText = string(data), true
+			text += len(data)
 		}
 		parts = append(parts, part)
 	}
-	return parts, len(parts) > 0
+	return parts, more, len(parts) > 0
+}
+
+// CapFields keeps the first n fields and says how many it left out.
+func CapFields(fields []Field, n int) ([]Field, int) {
+	if len(fields) <= n {
+		return fields, 0
+	}
+	return fields[:n:n], len(fields) - n
+}
+
+// Clip shortens s to at most MaxShown bytes, marking the cut with "…".
+func Clip(s string) string {
+	if len(s) <= MaxShown {
+		return s
+	}
+	return clip(s, MaxShown) + "…"
 }
 
 // MultipartPart returns the content of part n of a multipart body, for its
@@ -391,7 +427,11 @@ func HexDump(b []byte) []string {
 
 // HeaderFields lists headers sorted by name, values in the order received.
 func HeaderFields(h http.Header) []Field {
-	var fields []Field
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	fields := make([]Field, 0, n)
 	for _, k := range sortedKeys(h) {
 		for _, v := range h[k] {
 			fields = append(fields, Field{k, v})
@@ -400,17 +440,14 @@ func HeaderFields(h http.Header) []Field {
 	return fields
 }
 
+// sortedKeys is O(n log n): a capture may carry tens of thousands of
+// distinct header names.
 func sortedKeys[M ~map[string][]string](m M) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	// Insertion sort: header maps are small.
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
+	slices.Sort(keys)
 	return keys
 }
 

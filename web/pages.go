@@ -36,6 +36,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /bins/{bin}/rows", s.handleRows)
 	mux.HandleFunc("GET /bins/{bin}/requests/{id}", s.handleDetail)
 	mux.HandleFunc("GET /bins/{bin}/requests/{id}/parts/{n}", s.handlePart)
+	mux.HandleFunc("GET /bins/{bin}/requests/{id}/head", s.handleHead)
 	mux.HandleFunc("GET /bins/{bin}/stream", s.handlePageStream)
 	mux.HandleFunc("GET /api/bins/{bin}/events", s.handleEvents)
 
@@ -45,6 +46,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /s/{share}/requests/{id}", s.handleSharedDetail)
 	mux.HandleFunc("GET /s/{share}/requests/{id}/body", s.handleSharedBody)
 	mux.HandleFunc("GET /s/{share}/requests/{id}/parts/{n}", s.handleSharedPart)
+	mux.HandleFunc("GET /s/{share}/requests/{id}/head", s.handleSharedHead)
 	mux.HandleFunc("GET /s/{share}/stream", s.handleSharedStream)
 	mux.HandleFunc("GET /static/{path...}", s.handleStatic)
 }
@@ -399,6 +401,41 @@ func (s *Server) writePart(w http.ResponseWriter, r *http.Request, req *storage.
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
+}
+
+// handleHead downloads the request line and every header, which the
+// details pane lists only up to views.MaxFields.
+func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) {
+	_, req, err := s.requestFrom(r)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	writeHead(w, req)
+}
+
+// writeHead writes req's line (path after the bin) and its headers, sorted
+// by name as the page lists them, as a text attachment.
+func writeHead(w http.ResponseWriter, req *storage.Request) {
+	var b bytes.Buffer
+	target := req.Path
+	if target == "" {
+		target = "/"
+	}
+	if req.Query != "" {
+		target += "?" + req.Query
+	}
+	b.WriteString(req.Method + " " + target + " " + req.Proto + "\n")
+	for _, f := range views.HeaderFields(req.Header) {
+		b.WriteString(f.Name + ": " + f.Value + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", `attachment; filename="`+req.ID+`-head.txt"`)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.Write(b.Bytes())
 }
 
 // safeFilename keeps the harmless characters of a sender's file name.
