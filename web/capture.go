@@ -75,11 +75,14 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 	// Released once the capture is stored or refused: until then its
 	// buffer is memory this capture holds.
 	defer s.inflight.give(held)
-	rc.SetReadDeadline(time.Time{})
 	if err != nil {
+		// Read no more of this connection: what is left of the body
+		// would otherwise be drained after the answer.
+		rc.SetReadDeadline(time.Now())
 		s.bodyFail(w, bin.ID, err)
 		return
 	}
+	rc.SetReadDeadline(time.Time{})
 
 	header := r.Header.Clone()
 	if header == nil {
