@@ -57,21 +57,21 @@ const (
 
 // Body is a captured body prepared for display.
 type Body struct {
-	Kind      string
-	Label     string  // what the page calls it: "JSON", "Form", …
-	Tokens    []Token // KindJSON with highlighting
-	Text      string  // KindJSON without highlighting, KindXML, KindText
-	Fields    []Field // KindForm
-	Parts     []Part  // KindMultipart
+	Kind   string
+	Label  string  // what the page calls it: "JSON", "Form", …
+	Tokens []Token // KindJSON with highlighting
+	Text   string  // KindJSON without highlighting, KindXML, KindText
+	Fields []Field // KindForm
+	Parts  []Part  // KindMultipart
 	// MoreFields and MoreParts count what is not listed: fields past
 	// MaxFields; parts past maxParts (1 means "at least one more").
 	MoreFields int
 	MoreParts  int
-	Hex       []string
-	Raw       string // the body as text for the raw view, when it is UTF-8
-	RawIsText bool
-	Clipped   bool // what is shown is only the start of the body
-	Size      int
+	Hex        []string
+	Raw        string // the body as text for the raw view, when it is UTF-8
+	RawIsText  bool
+	Clipped    bool // what is shown is only the start of the body
+	Size       int
 }
 
 // Token is a piece of highlighted JSON; Class is "" for punctuation and

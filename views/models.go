@@ -120,8 +120,8 @@ type Detail struct {
 	MoreQuery   int
 	MoreHeaders int
 	Body        Body
-	Verdict *VerdictView // nil when the bin had no signature check
-	Now     time.Time
+	Verdict     *VerdictView // nil when the bin had no signature check
+	Now         time.Time
 
 	// The owner's tools; a shared view has none of them.
 

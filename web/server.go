@@ -54,14 +54,14 @@ type Config struct {
 
 // Server holds the dependencies of every handler.
 type Server struct {
-	cfg     Config
-	db      *storage.DB
-	hub     *Hub
-	log     *slog.Logger
-	limits  *limiter
-	binRate *limiter // bin creation, by client address
-	inflight budget  // body bytes being received (capture.go)
-	session *sessionStore
+	cfg      Config
+	db       *storage.DB
+	hub      *Hub
+	log      *slog.Logger
+	limits   *limiter
+	binRate  *limiter // bin creation, by client address
+	inflight budget   // body bytes being received (capture.go)
+	session  *sessionStore
 
 	forwarder *forward.Client
 	deliverer *deliverer
