@@ -11,10 +11,12 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"errors"
 	"mime"
-	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -320,36 +322,174 @@ func QueryFields(raw string) []Field {
 }
 
 // parseMultipart lists the first maxParts parts, each with its first
-// maxPartHeaders headers; more is 1 when there are further parts.
+// maxPartHeaders headers in the order sent; more is 1 when there are
+// further parts. It is one linear scan: a 10 MiB body of parts with
+// thousands of headers each must not make the page slow.
 func parseMultipart(body []byte, boundary string) (parts []Part, more int, ok bool) {
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	text := 0
-	for i := 0; ; i++ {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return parts, more, len(parts) > 0
-		}
+	err := scanMultipart(body, boundary, func(i int, rp rawPart) bool {
 		if i == maxParts {
-			more = 1 // not worth parsing further to count them
-			break
+			more = 1 // not worth scanning further to count them
+			return false
 		}
-		data, err := io.ReadAll(p)
-		if err != nil {
-			return parts, more, len(parts) > 0
-		}
-		part := Part{Index: i, Name: p.FormName(), FileName: p.FileName(),
-			ContentType: p.Header.Get("Content-Type"), Size: len(data)}
-		part.Header, part.MoreHeader = CapFields(HeaderFields(http.Header(p.Header)), maxPartHeaders)
-		if len(data) <= 64<<10 && text+len(data) <= maxPartsText && utf8.Valid(data) && part.FileName == "" {
-			part.Text, part.IsText = string(data), true
-			text += len(data)
+		part := Part{Index: i, Name: rp.name(), FileName: rp.fileName(), ContentType: rp.contentType,
+			Header: rp.header, MoreHeader: rp.moreHeader, Size: len(rp.data)}
+		if len(rp.data) <= 64<<10 && text+len(rp.data) <= maxPartsText && utf8.Valid(rp.data) && part.FileName == "" {
+			part.Text, part.IsText = string(rp.data), true
+			text += len(rp.data)
 		}
 		parts = append(parts, part)
-	}
+		return true
+	})
+	_ = err // a broken body still shows the parts before the break
 	return parts, more, len(parts) > 0
+}
+
+// rawPart is one part of a multipart body as sent: no transfer decoding.
+type rawPart struct {
+	header      []Field // the first maxPartHeaders, canonical names
+	moreHeader  int
+	disposition string // Content-Disposition, wherever it was
+	contentType string
+	data        []byte
+}
+
+// name is the form field name, as mime/multipart's FormName gives it.
+func (p rawPart) name() string {
+	d, params, err := mime.ParseMediaType(p.disposition)
+	if err != nil || d != "form-data" {
+		return ""
+	}
+	return params["name"]
+}
+
+// fileName is the file name sent, as mime/multipart's FileName gives it.
+func (p rawPart) fileName() string {
+	_, params, err := mime.ParseMediaType(p.disposition)
+	if err != nil || params["filename"] == "" {
+		return ""
+	}
+	return filepath.Base(params["filename"])
+}
+
+var errMultipart = errors.New("malformed multipart body")
+
+// scanMultipart calls fn for each part of body in order until fn returns
+// false. It follows RFC 2046 as mime/multipart reads it (a delimiter line
+// is "--boundary", optionally padded, ending the preamble or a part; a
+// part's headers end at an empty line), in one pass with no per-header
+// map.
+func scanMultipart(body []byte, boundary string, fn func(i int, p rawPart) bool) error {
+	dash := []byte("--" + boundary)
+	nlDash := append([]byte("\n"), dash...)
+	// delimiterAt reports whether b starts with a delimiter line: dash,
+	// then "--" (the last), or padding and a line end.
+	delimiterAt := func(b []byte) bool {
+		if !bytes.HasPrefix(b, dash) {
+			return false
+		}
+		rest := b[len(dash):]
+		if bytes.HasPrefix(rest, []byte("--")) {
+			return true
+		}
+		rest = bytes.TrimLeft(rest, " \t")
+		return bytes.HasPrefix(rest, []byte("\n")) || bytes.HasPrefix(rest, []byte("\r\n"))
+	}
+	// The first delimiter starts the body or a line.
+	pos := -1
+	for at := 0; at < len(body); {
+		if (at == 0 || body[at-1] == '\n') && delimiterAt(body[at:]) {
+			pos = at
+			break
+		}
+		i := bytes.IndexByte(body[at:], '\n')
+		if i < 0 {
+			break
+		}
+		at += i + 1
+	}
+	if pos < 0 {
+		return errMultipart
+	}
+	for i := 0; ; i++ {
+		// body[pos:] is a delimiter line.
+		rest := body[pos+len(dash):]
+		if bytes.HasPrefix(rest, []byte("--")) {
+			return nil // the closing delimiter
+		}
+		eol := bytes.IndexByte(rest, '\n')
+		if i == 0 && eol > 0 && rest[eol-1] == '\r' {
+			// Like mime/multipart: a body whose first delimiter line ends
+			// in CRLF has delimiters only after a CRLF.
+			nlDash = append([]byte("\r\n"), dash...)
+		}
+		start := pos + len(dash) + eol + 1
+		p, n, err := splitHeader(body[start:])
+		if err != nil {
+			return err
+		}
+		content := start + n
+		// The content ends at the next delimiter: right away (an empty
+		// part), or after a line end.
+		end, next := content, content
+		if !delimiterAt(body[content:]) {
+			for from := content; ; {
+				j := bytes.Index(body[from:], nlDash)
+				if j < 0 {
+					return errMultipart // no closing delimiter
+				}
+				end = from + j
+				next = end + len(nlDash) - len(dash)
+				if delimiterAt(body[next:]) {
+					break
+				}
+				from = end + 1
+			}
+		}
+		p.data = body[content:end]
+		if !fn(i, p) {
+			return nil
+		}
+		pos = next
+	}
+}
+
+// splitHeader reads a part's header block, up to and with its empty line,
+// and says how many bytes it took.
+func splitHeader(b []byte) (rawPart, int, error) {
+	var p rawPart
+	n := 0
+	for {
+		eol := bytes.IndexByte(b[n:], '\n')
+		if eol < 0 {
+			return p, 0, errMultipart
+		}
+		line := bytes.TrimSuffix(b[n:n+eol], []byte("\r"))
+		n += eol + 1
+		if len(line) == 0 {
+			return p, n, nil
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			continue // a folded line: part of the header before it
+		}
+		k, v, found := bytes.Cut(line, []byte(":"))
+		if !found {
+			return p, 0, errMultipart
+		}
+		name := textproto.CanonicalMIMEHeaderKey(string(bytes.TrimSpace(k)))
+		value := string(bytes.TrimSpace(v))
+		switch {
+		case name == "Content-Disposition" && p.disposition == "":
+			p.disposition = value
+		case name == "Content-Type" && p.contentType == "":
+			p.contentType = value
+		}
+		if len(p.header) < maxPartHeaders {
+			p.header = append(p.header, Field{name, value})
+		} else {
+			p.moreHeader++
+		}
+	}
 }
 
 // CapFields keeps the first n fields and says how many it left out.
@@ -369,28 +509,20 @@ func Clip(s string) string {
 }
 
 // MultipartPart returns the content of part n of a multipart body, for its
-// download link.
+// download link; parts are counted as the page lists them.
 func MultipartPart(contentType string, body []byte, n int) (data []byte, filename, partType string, ok bool) {
 	_, params, err := mime.ParseMediaType(contentType)
 	if err != nil || params["boundary"] == "" {
 		return nil, "", "", false
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for i := 0; i <= n; i++ {
-		p, err := mr.NextRawPart()
-		if err != nil {
-			return nil, "", "", false
-		}
+	scanMultipart(body, params["boundary"], func(i int, p rawPart) bool {
 		if i < n {
-			continue
+			return true
 		}
-		data, err := io.ReadAll(p)
-		if err != nil {
-			return nil, "", "", false
-		}
-		return data, p.FileName(), p.Header.Get("Content-Type"), true
-	}
-	return nil, "", "", false
+		data, filename, partType, ok = p.data, p.fileName(), p.contentType, true
+		return false
+	})
+	return data, filename, partType, ok
 }
 
 // HexDump formats b as lines of 16 bytes: offset, bytes, printable ASCII.
