@@ -95,27 +95,30 @@ func (s *Server) onCaptureHost(r *http.Request) bool {
 }
 
 // crossOrigin rejects cross-site state-changing requests that ride on the
-// session cookie. Requests with an Authorization header carry their own
-// credential, and are exempt: for them the cookie is removed, so that only
-// that credential counts (a browser adds Authorization: Basic to a
-// cross-site request by itself, with the cookie).
+// session cookie. API requests with an Authorization header carry their own
+// credential, and are exempt. Whenever Authorization is present the cookie
+// is removed, so that only that credential counts: a browser adds
+// Authorization: Basic to a cross-site request by itself, with the cookie.
+// The pages' forms are checked even then: they set the session cookie, and
+// a cross-site form must not replace a browser's session.
 func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := r.Header["Authorization"]; ok {
-			if _, hasCookie := r.Header["Cookie"]; hasCookie {
-				r = r.Clone(r.Context())
-				r.Header.Del("Cookie")
-			}
-		} else {
+		_, hasAuth := r.Header["Authorization"]
+		api := strings.HasPrefix(r.URL.Path, "/api/")
+		if !hasAuth || !api {
 			if err := cop.Check(r); err != nil {
-				if strings.HasPrefix(r.URL.Path, "/api/") {
+				if api {
 					writeError(w, http.StatusForbidden, "cross-origin request refused")
 				} else {
 					http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
 				}
 				return
 			}
+		}
+		if _, hasCookie := r.Header["Cookie"]; hasAuth && hasCookie {
+			r = r.Clone(r.Context())
+			r.Header.Del("Cookie")
 		}
 		next.ServeHTTP(w, r)
 	})

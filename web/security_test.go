@@ -81,9 +81,13 @@ func TestStreamsEndWithTheirCredential(t *testing.T) {
 		}
 	})
 
-	t.Run("page stream, bin deleted", func(t *testing.T) {
+	t.Run("page and shared streams, bin deleted", func(t *testing.T) {
 		owner, binID := a.browserBin("page")
+		var sh struct{ ID string }
+		res := a.ownerDo(owner, "POST", "/api/bins/"+binID+"/shares", `{"expires_in":"1h"}`)
+		json.Unmarshal(res.body, &sh)
 		s := openStream(t, owner, a.ts.URL+"/bins/"+binID+"/stream", nil)
+		shared := openStream(t, nil, a.ts.URL+"/s/"+sh.ID+"/stream", nil)
 		if res := a.ownerDo(owner, "DELETE", "/api/bins/"+binID, ""); res.StatusCode != 204 {
 			t.Fatalf("delete: %d", res.StatusCode)
 		}
@@ -91,6 +95,7 @@ func TestStreamsEndWithTheirCredential(t *testing.T) {
 		if len(evs) != 1 || evs[0].Event != "removed" || evs[0].Data != "bin" {
 			t.Errorf("page stream before ending: %+v, want the removed event", evs)
 		}
+		streamEnds(t, shared, 2*time.Second, "shared stream, bin deleted")
 	})
 
 	t.Run("share revoked", func(t *testing.T) {
@@ -153,6 +158,20 @@ func TestAuthorizationIgnoresCookie(t *testing.T) {
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s %s with cookie and Basic auth: %d %s, want 404", tc.method, tc.path, res.StatusCode, b)
 		}
+	}
+	// A page's form is checked for its origin even with Authorization: it
+	// would replace the browser's session.
+	req, _ := http.NewRequest("POST", a.ts.URL+"/bins", strings.NewReader("name=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := owner.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || res.Header.Get("Set-Cookie") != "" {
+		t.Errorf("cross-site form with Basic auth: %d, Set-Cookie %q", res.StatusCode, res.Header.Get("Set-Cookie"))
 	}
 	// The bin is untouched and still the owner's.
 	if res := a.ownerDo(owner, "GET", "/api/bins/"+binID, ""); res.StatusCode != 200 || strings.Contains(string(res.body), "evil.example") {
