@@ -191,8 +191,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, c storage.Captur
 	}
 	h := w.Header()
 	for k, v := range a.Headers {
-		if strings.EqualFold(k, "Content-Security-Policy") {
-			continue // see handleCapture
+		if strings.EqualFold(k, "Content-Security-Policy") || refusedHeader(k) {
+			// See handleCapture; refused headers may have been stored
+			// before they were refused.
+			continue
 		}
 		h.Set(k, v)
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -422,5 +423,20 @@ func TestHugeCapturesRenderBounded(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(res.body)), "\n")
 	if res.StatusCode != 200 || len(lines) != 1+20001 || lines[0] != "GET /h HTTP/1.1" || lines[2] != "X-H00000: v19999" {
 		t.Errorf("head download: %d, %d lines, %q %q", res.StatusCode, len(lines), lines[0], lines[min(2, len(lines)-1)])
+	}
+}
+
+// TestStoredSetCookieNotSent: a response stored before Set-Cookie was
+// refused still never sends it.
+func TestStoredSetCookieNotSent(t *testing.T) {
+	a := newTestApp(t)
+	bin := a.newBin()
+	resp := &storage.Response{Status: 202, Headers: map[string]string{"Set-Cookie": "tailhook_session=x", "Clear-Site-Data": `"*"`, "X-Kept": "1"}}
+	if _, err := a.db.SetResponse(context.Background(), bin.ID, resp); err != nil {
+		t.Fatal(err)
+	}
+	res := a.do("POST", "/b/"+bin.ID, "", nil, "x")
+	if res.StatusCode != 202 || res.Header.Get("X-Kept") != "1" || res.Header.Get("Set-Cookie") != "" || res.Header.Get("Clear-Site-Data") != "" {
+		t.Errorf("capture answer: %d %v", res.StatusCode, res.Header)
 	}
 }
