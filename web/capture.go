@@ -72,9 +72,10 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(received.Add(s.cfg.BodyTimeout))
 	body, size, truncated, held, err := readBody(r, s.cfg.MaxBody, &s.inflight)
-	// Released once the capture is stored or refused: until then its
-	// buffer is memory this capture holds.
-	defer s.inflight.give(held)
+	// Given back once the capture is stored or refused (not after a
+	// configured delay): until then its buffer is memory it holds.
+	release := func() { s.inflight.give(held); held = 0 }
+	defer release()
 	if err != nil {
 		// Read no more of this connection: what is left of the body
 		// would otherwise be drained after the answer.
@@ -112,6 +113,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 		base = s.captureBase(r)
 	}
 	captured, err := s.store(r.Context(), &bin, req, base)
+	release()
 	if err != nil {
 		s.captureFail(w, r, binID, err)
 		return
@@ -215,7 +217,6 @@ func bodyAllowed(status int) bool {
 // Why a body could not be received.
 var (
 	errInflight = errors.New("too many request bodies being received at once")
-	errHeaders  = errors.New("request headers over 1 MiB")
 )
 
 // bodyFail answers a capture whose body was not received whole. Nothing is

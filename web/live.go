@@ -487,9 +487,8 @@ type streamRequest struct {
 	// until, when set, ends the stream then (a share link's expiry); check
 	// says whether the credential that opened the stream still works: it
 	// is asked on every notice for the bin (a token replaced, the bin
-	// deleted, a share revoked) and every recheckEvery. An error that is
-	// storage.ErrNotFound for the bin itself ends an API stream with a
-	// "deleted" event.
+	// deleted, a share revoked) and every recheckEvery. errBinGone ends an
+	// API stream with a "deleted" event.
 	until time.Time
 	check func(ctx context.Context) error
 }
@@ -543,6 +542,7 @@ func (l *live) notify(binID string, n Notice) {
 		}
 	}
 	l.mu.Unlock()
+	l.log.Debug("live: notice", "bin", binID, "notice", n.String(), "streams", len(cs))
 	for _, c := range cs {
 		select {
 		case c.recheck <- struct{}{}:
