@@ -124,9 +124,8 @@ func FormatBody(contentType string, body []byte) Body {
 			return b
 		}
 	case mt == "application/x-www-form-urlencoded":
-		if fields, ok := parseForm(body); ok {
-			b.Kind, b.Label = KindForm, "Form"
-			b.Fields, b.MoreFields = CapFields(fields, MaxFields)
+		if fields, more, ok := parseForm(body, MaxFields); ok {
+			b.Kind, b.Label, b.Fields, b.MoreFields = KindForm, "Form", fields, more
 			return b
 		}
 	}
@@ -280,33 +279,42 @@ func indentXML(body []byte) (string, bool) {
 	return out.String(), true
 }
 
-// parseForm decodes an urlencoded body, keeping order and repeated names.
-func parseForm(body []byte) ([]Field, bool) {
+// parseForm decodes an urlencoded body, keeping order and repeated names:
+// the first max fields, and how many more there are. A body whose listed
+// fields do not decode is not shown as a form.
+func parseForm(body []byte, max int) (fields []Field, more int, ok bool) {
 	if !utf8.Valid(body) {
-		return nil, false
+		return nil, 0, false
 	}
-	var fields []Field
-	for _, kv := range strings.Split(string(body), "&") {
+	for kv := range strings.SplitSeq(string(body), "&") {
 		if kv == "" {
+			continue
+		}
+		if len(fields) == max {
+			more++ // counted, not decoded: the page does not list it
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
 		dk, err1 := url.QueryUnescape(k)
 		dv, err2 := url.QueryUnescape(v)
 		if err1 != nil || err2 != nil {
-			return nil, false
+			return nil, 0, false
 		}
 		fields = append(fields, Field{dk, dv})
 	}
-	return fields, len(fields) > 0
+	return fields, more, len(fields) > 0
 }
 
 // QueryFields splits a raw query string, keeping order, repeated names and,
-// where a value is not valid escaping, the raw text.
-func QueryFields(raw string) []Field {
-	var fields []Field
-	for _, kv := range strings.Split(raw, "&") {
+// where a value is not valid escaping, the raw text: the first max fields,
+// and how many more there are.
+func QueryFields(raw string, max int) (fields []Field, more int) {
+	for kv := range strings.SplitSeq(raw, "&") {
 		if kv == "" {
+			continue
+		}
+		if len(fields) == max {
+			more++
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
@@ -318,7 +326,7 @@ func QueryFields(raw string) []Field {
 		}
 		fields = append(fields, Field{k, v})
 	}
-	return fields
+	return fields, more
 }
 
 // parseMultipart lists the first maxParts parts, each with its first

@@ -165,7 +165,7 @@ func NewDetail(sc Scope, req *storage.Request, captureURL string, now time.Time)
 	}
 	// Listed up to MaxFields each, so that no capture makes a page slow
 	// or huge; the request head download has the rest.
-	d.Query, d.MoreQuery = CapFields(QueryFields(req.Query), MaxFields)
+	d.Query, d.MoreQuery = QueryFields(req.Query, MaxFields)
 	d.Headers, d.MoreHeaders = CapFields(HeaderFields(h), MaxFields)
 	return d
 }

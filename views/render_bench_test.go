@@ -68,6 +68,35 @@ func TestRenderIsBounded(t *testing.T) {
 	}
 }
 
+// formCapture is a 10 MiB urlencoded body of 2.6 million fields, with a
+// query string of 200 000.
+func formCapture() *storage.Request {
+	body := strings.Repeat("a=1&", 10<<20/4)
+	return &storage.Request{ID: "req_1", BinID: "bin", Seq: 1, Method: "POST", Body: []byte(body), Size: int64(len(body)),
+		Query:  strings.Repeat("q=1&", 200000),
+		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, ReceivedAt: time.Now()}
+}
+
+func TestRenderFormIsBounded(t *testing.T) {
+	d := NewDetail(Scope{BinID: "bin"}, formCapture(), "", time.Now())
+	if d.Body.Kind != KindForm || len(d.Body.Fields) != MaxFields || d.Body.MoreFields != 10<<20/4-MaxFields ||
+		len(d.Query) != MaxFields || d.MoreQuery != 200000-MaxFields || len(d.URL) > MaxShown+len("…") {
+		t.Fatalf("form: kind %s, %d fields + %d more, %d query + %d more, URL %d bytes",
+			d.Body.Kind, len(d.Body.Fields), d.Body.MoreFields, len(d.Query), d.MoreQuery, len(d.URL))
+	}
+	// The raw view shows MaxText of the body, each "&" escaped as "&amp;".
+	if n := renderDetail(t, formCapture()); n > 2*MaxText+64<<10 {
+		t.Errorf("form: %d bytes of HTML", n)
+	}
+}
+
+func BenchmarkRenderForm(b *testing.B) {
+	req := formCapture()
+	for b.Loop() {
+		renderDetail(b, req)
+	}
+}
+
 func BenchmarkRenderManyHeaders(b *testing.B) {
 	req := manyHeaders(20000)
 	for b.Loop() {
