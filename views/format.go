@@ -484,18 +484,17 @@ func splitHeader(b []byte) (rawPart, int, error) {
 		if !found {
 			return p, 0, errMultipart
 		}
-		name := textproto.CanonicalMIMEHeaderKey(string(bytes.TrimSpace(k)))
-		value := string(bytes.TrimSpace(v))
+		k, v = bytes.TrimSpace(k), bytes.TrimSpace(v)
 		switch {
-		case name == "Content-Disposition" && p.disposition == "":
-			p.disposition = value
-		case name == "Content-Type" && p.contentType == "":
-			p.contentType = value
+		case p.disposition == "" && bytes.EqualFold(k, []byte("Content-Disposition")):
+			p.disposition = string(v)
+		case p.contentType == "" && bytes.EqualFold(k, []byte("Content-Type")):
+			p.contentType = string(v)
 		}
 		if len(p.header) < maxPartHeaders {
-			p.header = append(p.header, Field{name, value})
+			p.header = append(p.header, Field{textproto.CanonicalMIMEHeaderKey(string(k)), string(v)})
 		} else {
-			p.moreHeader++
+			p.moreHeader++ // counted without a copy: a part may have thousands
 		}
 	}
 }
