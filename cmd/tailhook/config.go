@@ -175,9 +175,21 @@ func boolFlags(fs *flag.FlagSet, names ...string) {
 	}
 }
 
-type boolString struct{ flag.Value }
+// boolString marks a string flag as boolean. PrintDefaults builds a zero
+// boolString to learn the type's zero value, so every method must work with
+// a nil Value.
+type boolString struct{ v flag.Value }
 
 func (b *boolString) IsBoolFlag() bool { return true }
+
+func (b *boolString) Set(s string) error { return b.v.Set(s) }
+
+func (b *boolString) String() string {
+	if b == nil || b.v == nil {
+		return "false" // what PrintDefaults takes as "no default worth showing"
+	}
+	return b.v.String()
+}
 
 // parseSize reads "10MiB", "512KiB", "1GiB" or plain bytes.
 func parseSize(s string) (int64, error) {
@@ -237,6 +249,20 @@ func loopbackOnly(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// allInterfaces reports whether addr listens on every interface (":8080",
+// "0.0.0.0:8080", "[::]:8080"), so other machines can reach it.
+func allInterfaces(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsUnspecified()
 }
 
 func formatBytes(n int64) string {
