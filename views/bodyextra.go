@@ -186,8 +186,10 @@ func (d *Detail) wireHeaders() {
 	if d.Req.HeaderList == nil {
 		return
 	}
-	d.Headers = make([]Field, len(d.Req.HeaderList))
-	for i, l := range d.Req.HeaderList {
-		d.Headers[i] = Field{l.Name, l.Value}
+	n := min(len(d.Req.HeaderList), MaxFields)
+	d.Headers = make([]Field, n)
+	for i, l := range d.Req.HeaderList[:n] {
+		d.Headers[i] = Field{Clip(l.Name), Clip(l.Value)}
 	}
+	d.MoreHeaders = len(d.Req.HeaderList) - n
 }

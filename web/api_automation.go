@@ -325,7 +325,7 @@ func (s *Server) handleShareDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Open shared pages stop at once; reconnecting, they get a 404.
-	s.hub.live.endShare(r.PathValue("share"))
+	s.hub.Notice(bin.ID, NoticeShareRevoked)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -175,7 +175,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept, so its signature cannot be checked"})
 		return
 	}
-	v, err := signature.Verify(provider, params, signatureInput(req, s.baseURL(r)))
+	v, err := signature.Verify(provider, params, signatureInput(req, s.captureBase(r)))
 	if err != nil {
 		s.apiFail(w, r, badRequest(err.Error()))
 		return
@@ -220,7 +220,7 @@ func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, badRequest(`no "secret" given and the bin has no secret set for `+provider))
 		return
 	}
-	base := s.baseURL(r)
+	base := s.captureBase(r)
 	if params["url"] == "" {
 		params["url"] = base + "/b/" + bin.ID + "/" + provider
 	}

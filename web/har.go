@@ -208,7 +208,7 @@ func (s *Server) handleExportHAR(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+exportFilename(bin, ".har")+`"`)
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(`{"log":` + prefix + `"entries":[`))
-	base := s.baseURL(r)
+	base := s.captureBase(r)
 	s.exportArray(w, r, bin, func(req *storage.Request) any { return toHAREntry(base, req) })
 	w.Write([]byte("]}}\n"))
 }

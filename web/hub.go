@@ -73,6 +73,13 @@ func (h *Hub) Removed(binID, id string) {
 	h.live.removed(binID, id)
 }
 
+// Notice tells the bin's open streams of a change to what authorises them
+// (bin deleted, token replaced, share revoked): each checks its credential
+// again at once and ends if it no longer works.
+func (h *Hub) Notice(binID string, n Notice) {
+	h.live.notify(binID, n)
+}
+
 // Close ends every event stream; clients reconnect to the next server and
 // resume from the database. It is safe to call more than once.
 func (h *Hub) Close() {

@@ -239,22 +239,6 @@ func (l *live) keysOf(binID string) []streamKey {
 	return ks
 }
 
-// endShare ends the streams of a share link, which was revoked: their
-// clients reconnect and get a 404.
-func (l *live) endShare(shareID string) {
-	l.mu.Lock()
-	var ks []streamKey
-	for k := range l.streams {
-		if k.kind == sharedStream && k.share == shareID {
-			ks = append(ks, k)
-		}
-	}
-	l.mu.Unlock()
-	for _, k := range ks {
-		l.kick(k)
-	}
-}
-
 // dispatch renders each capture once per way of showing it and publishes
 // the same bytes to every viewer, in seq order.
 func (l *live) dispatch() {
@@ -501,14 +485,71 @@ type streamRequest struct {
 	after   int64
 	backlog backlogFunc
 	// until, when set, ends the stream then (a share link's expiry); check
-	// is asked every recheckEvery whether the stream may go on.
+	// says whether the credential that opened the stream still works: it
+	// is asked on every notice for the bin (a token replaced, the bin
+	// deleted, a share revoked) and every recheckEvery. errBinGone ends an
+	// API stream with a "deleted" event.
 	until time.Time
 	check func(ctx context.Context) error
 }
 
-// recheckEvery is how often a shared stream checks that its link is still
-// valid; revoking through the API ends it at once anyway.
+// recheckEvery is how often a stream checks its credential without a
+// notice: changes made where no notice is sent (retention deleting a bin,
+// another instance) still end it.
 var recheckEvery = 15 * time.Second
+
+// errBinGone is what a stream's check returns once its bin is deleted.
+var errBinGone = errors.New("bin deleted")
+
+// Notice is a change to a bin that its open streams must act on at once.
+type Notice int
+
+const (
+	// NoticeBinDeleted: the bin is gone; the API stream sends "deleted"
+	// and every stream ends.
+	NoticeBinDeleted Notice = iota + 1
+	// NoticeCredentialChanged: the bin's token was replaced; streams
+	// opened with the old one end.
+	NoticeCredentialChanged
+	// NoticeShareRevoked: a share link of the bin was revoked; its
+	// streams end.
+	NoticeShareRevoked
+)
+
+func (n Notice) String() string {
+	switch n {
+	case NoticeBinDeleted:
+		return "bin deleted"
+	case NoticeCredentialChanged:
+		return "credential changed"
+	case NoticeShareRevoked:
+		return "share revoked"
+	}
+	return "notice " + strconv.Itoa(int(n))
+}
+
+// notify makes every stream of the bin that the notice concerns check its
+// credential again. It never blocks.
+func (l *live) notify(binID string, n Notice) {
+	var cs []*liveConn
+	l.mu.Lock()
+	for k, st := range l.streams {
+		if k.bin != binID || n == NoticeShareRevoked && k.kind != sharedStream {
+			continue
+		}
+		for c := range st.conns {
+			cs = append(cs, c)
+		}
+	}
+	l.mu.Unlock()
+	l.log.Debug("live: notice", "bin", binID, "notice", n.String(), "streams", len(cs))
+	for _, c := range cs {
+		select {
+		case c.recheck <- struct{}{}:
+		default: // one is pending already
+		}
+	}
+}
 
 func (sr streamRequest) key() streamKey {
 	return streamKey{kind: sr.kind, bin: sr.binID, share: sr.share, q: sr.q}
@@ -530,6 +571,12 @@ func (l *live) serve(w http.ResponseWriter, r *http.Request, sr streamRequest) {
 		l: l, w: w, rc: http.NewResponseController(w), kind: sr.kind, sr: sr,
 		ctx: ctx, cancel: cancel,
 		started: make(chan struct{}), out: make(chan []byte, maxPendingFrames), done: make(chan struct{}),
+		recheck: make(chan struct{}, 1),
+	}
+	if sr.check != nil {
+		// The credential was checked before this stream was registered:
+		// check once more, so a change in between is not missed.
+		c.recheck <- struct{}{}
 	}
 	k := sr.key()
 	release := l.watchRows(sr.binID)
@@ -583,6 +630,7 @@ type liveConn struct {
 	buf     bytes.Buffer
 	flushed bool
 
+	recheck chan struct{} // a notice came: check the credential again
 	started chan struct{} // closed on the library's first Flush
 	out     chan []byte   // whole frames for run
 	pending atomic.Int64  // bytes in out
@@ -683,8 +731,11 @@ func (c *liveConn) run() {
 			c.end("expired")
 			return
 		case <-recheck:
-			if err := c.sr.check(c.ctx); err != nil {
-				c.end("no longer valid")
+			if !c.stillValid() {
+				return
+			}
+		case <-c.recheck:
+			if !c.stillValid() {
 				return
 			}
 		case <-tick.C:
@@ -752,6 +803,42 @@ func (c *liveConn) take(f []byte, last *int64, batch *bytes.Buffer) error {
 		*last = seq
 	}
 	return nil
+}
+
+// stillValid asks the stream's check whether its credential still works.
+// When it does not, it sends what is queued (a page's "removed" event),
+// then on an API stream whose bin is gone a "deleted" event, and ends the
+// stream.
+func (c *liveConn) stillValid() bool {
+	err := c.sr.check(c.ctx)
+	if err == nil {
+		return true
+	}
+	if c.ctx.Err() != nil {
+		return false
+	}
+	var tail bytes.Buffer
+	for {
+		select {
+		case f := <-c.out:
+			c.pending.Add(-int64(len(f)))
+			if _, ok := frameSeq(f); !ok { // captures would be resumed anyway
+				tail.Write(f)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if errors.Is(err, errBinGone) && c.kind == apiStream {
+		data, _ := json.Marshal(map[string]string{"bin": c.sr.binID})
+		tail.Write(eventFrame("", "deleted", data))
+	}
+	if tail.Len() > 0 {
+		c.write(tail.Bytes()) // best effort: the stream ends either way
+	}
+	c.end(err.Error())
+	return false
 }
 
 // end closes a stream that may not go on (an expired share link).

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -27,6 +28,18 @@ func (s *Server) loginRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login/{secret}", s.handleLoginLinkPage)
 	mux.HandleFunc("POST /login/{secret}", s.handleLoginLinkUse)
 	mux.HandleFunc("POST /bins/{bin}/unlock", s.handleUnlock)
+}
+
+// opens is credential.allows, plus the bins given to a browser by a login
+// link or the token form.
+func (s *Server) opens(ctx context.Context, c credential, bin *storage.Bin) (bool, error) {
+	if c.allows(bin) {
+		return true, nil
+	}
+	if c.bad || c.token != "" || c.browser == "" {
+		return false, nil
+	}
+	return s.db.BrowserHasBin(ctx, bin.ID, c.browser)
 }
 
 type loginLinkJSON struct {

@@ -36,6 +36,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /bins/{bin}/rows", s.handleRows)
 	mux.HandleFunc("GET /bins/{bin}/requests/{id}", s.handleDetail)
 	mux.HandleFunc("GET /bins/{bin}/requests/{id}/parts/{n}", s.handlePart)
+	mux.HandleFunc("GET /bins/{bin}/requests/{id}/head", s.handleHead)
 	mux.HandleFunc("GET /bins/{bin}/stream", s.handlePageStream)
 	mux.HandleFunc("GET /api/bins/{bin}/events", s.handleEvents)
 
@@ -45,6 +46,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /s/{share}/requests/{id}", s.handleSharedDetail)
 	mux.HandleFunc("GET /s/{share}/requests/{id}/body", s.handleSharedBody)
 	mux.HandleFunc("GET /s/{share}/requests/{id}/parts/{n}", s.handleSharedPart)
+	mux.HandleFunc("GET /s/{share}/requests/{id}/head", s.handleSharedHead)
 	mux.HandleFunc("GET /s/{share}/stream", s.handleSharedStream)
 	mux.HandleFunc("GET /static/{path...}", s.handleStatic)
 }
@@ -137,6 +139,11 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 // token is not shown: the browser's session is its credential, and API
 // users create bins with POST /api/bins, which returns one.
 func (s *Server) handleBinCreateForm(w http.ResponseWriter, r *http.Request) {
+	if ok, retry := s.allowBinCreate(r); !ok {
+		w.Header().Set("Retry-After", retry)
+		http.Error(w, "Too many new bins from your address; try again in "+retry+" s.", http.StatusTooManyRequests)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "Could not read the form.", http.StatusBadRequest)
@@ -297,7 +304,7 @@ var providerViews = sync.OnceValue(func() []views.Provider {
 })
 
 func (s *Server) captureURL(r *http.Request, binID string) string {
-	return s.baseURL(r) + "/b/" + binID
+	return s.captureBase(r) + "/b/" + binID
 }
 
 // listView reads one page of the request list, ?before= a request id and
@@ -394,6 +401,41 @@ func (s *Server) writePart(w http.ResponseWriter, r *http.Request, req *storage.
 	w.Write(data)
 }
 
+// handleHead downloads the request line and every header, which the
+// details pane lists only up to views.MaxFields.
+func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) {
+	_, req, err := s.requestFrom(r)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	writeHead(w, req)
+}
+
+// writeHead writes req's line (path after the bin) and its headers, sorted
+// by name as the page lists them, as a text attachment.
+func writeHead(w http.ResponseWriter, req *storage.Request) {
+	var b bytes.Buffer
+	target := req.Path
+	if target == "" {
+		target = "/"
+	}
+	if req.Query != "" {
+		target += "?" + req.Query
+	}
+	b.WriteString(req.Method + " " + target + " " + req.Proto + "\n")
+	for _, f := range views.HeaderFields(req.Header) {
+		b.WriteString(f.Name + ": " + f.Value + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", `attachment; filename="`+req.ID+`-head.txt"`)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.Write(b.Bytes())
+}
+
 // safeFilename keeps the harmless characters of a sender's file name.
 func safeFilename(name string) string {
 	var b strings.Builder
@@ -415,7 +457,29 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	s.stream(w, r, streamRequest{kind: apiStream}, bin)
+	s.stream(w, r, streamRequest{kind: apiStream, check: s.credentialCheck(bin.ID, s.credentialOf(r, true))}, bin)
+}
+
+// credentialCheck is a stream's check: the bin still exists and cred still
+// opens it.
+func (s *Server) credentialCheck(binID string, cred credential) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		bin, err := s.db.Bin(ctx, binID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return errBinGone
+		}
+		if err != nil {
+			return err
+		}
+		ok, err := s.opens(ctx, cred, &bin)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("credential no longer valid")
+		}
+		return nil
+	}
 }
 
 // handlePageStream is the inspector's stream of rendered rows. It is
@@ -426,7 +490,8 @@ func (s *Server) handlePageStream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Not found.", http.StatusNotFound)
 		return
 	}
-	s.stream(w, r, streamRequest{kind: pageStream, q: strings.TrimSpace(r.URL.Query().Get("q"))}, bin)
+	s.stream(w, r, streamRequest{kind: pageStream, q: strings.TrimSpace(r.URL.Query().Get("q")),
+		check: s.credentialCheck(bin.ID, s.credentialOf(r, false))}, bin)
 }
 
 // stream serves a bin's events. Without Last-Event-ID it starts at the

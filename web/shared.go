@@ -109,6 +109,16 @@ func (s *Server) handleSharedBody(w http.ResponseWriter, r *http.Request) {
 	w.Write(req.Body)
 }
 
+func (s *Server) handleSharedHead(w http.ResponseWriter, r *http.Request) {
+	sharedHeaders(w)
+	_, req, err := s.sharedRequest(r)
+	if err != nil {
+		s.shareFail(w, r, err)
+		return
+	}
+	writeHead(w, req)
+}
+
 func (s *Server) handleSharedPart(w http.ResponseWriter, r *http.Request) {
 	sharedHeaders(w)
 	_, req, err := s.sharedRequest(r)

@@ -31,6 +31,10 @@ type serveConfig struct {
 	Pprof                  bool
 	ForwardConnectTimeout  time.Duration
 	ForwardTimeout         time.Duration
+	CaptureHost            string
+	BodyTimeout            time.Duration
+	MaxInflight            int64
+	BinLimit               int
 }
 
 // parseServe reads flags, each defaulting from its TAILHOOK_ variable: a
@@ -70,6 +74,11 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.StringVar(&fwdConnect, "forward-connect-timeout", env("FORWARD_CONNECT_TIMEOUT", "5s"), "how long forwarding waits to connect to a target (env TAILHOOK_FORWARD_CONNECT_TIMEOUT)")
 	fs.StringVar(&fwdTotal, "forward-timeout", env("FORWARD_TIMEOUT", "30s"), "how long one forwarding attempt may take in all (env TAILHOOK_FORWARD_TIMEOUT)")
 	fs.StringVar(&pprof, "pprof", env("PPROF", "false"), "serve /debug/pprof (env TAILHOOK_PPROF)")
+	var bodyTimeout, maxInflight, binLimit string
+	fs.StringVar(&c.CaptureHost, "capture-host", env("CAPTURE_HOST", ""), "`host` name that alone serves /b/… captures, e.g. hooks.example.com; pages and /api are not served on it (env TAILHOOK_CAPTURE_HOST; default: captures on any host)")
+	fs.StringVar(&bodyTimeout, "body-timeout", env("BODY_TIMEOUT", "60s"), "longest time to receive one capture's body; slower senders get 408 (env TAILHOOK_BODY_TIMEOUT)")
+	fs.StringVar(&maxInflight, "max-inflight", env("MAX_INFLIGHT", "256MiB"), "body bytes being received at once across all captures; over it 503 (env TAILHOOK_MAX_INFLIGHT)")
+	fs.StringVar(&binLimit, "bin-limit", env("BIN_LIMIT", "60"), "bins one client address may create per minute; 0 turns it off (env TAILHOOK_BIN_LIMIT)")
 	boolFlags(fs, "allow-private-forwarding", "trust-proxy", "pprof")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,6 +123,20 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if c.ForwardTimeout, err = time.ParseDuration(fwdTotal); err != nil || c.ForwardTimeout <= 0 {
 		return c, bad("forward-timeout", fwdTotal, "want a positive duration such as 30s")
+	}
+	if c.BodyTimeout, err = time.ParseDuration(bodyTimeout); err != nil || c.BodyTimeout <= 0 {
+		return c, bad("body-timeout", bodyTimeout, "want a positive duration such as 60s")
+	}
+	if c.MaxInflight, err = parseSize(maxInflight); err != nil || c.MaxInflight <= 0 {
+		return c, bad("max-inflight", maxInflight, "want a positive size such as 256MiB")
+	}
+	if c.BinLimit, err = strconv.Atoi(binLimit); err != nil || c.BinLimit < 0 {
+		return c, bad("bin-limit", binLimit, "want a whole number of bins per minute, 0 to turn it off")
+	}
+	if c.CaptureHost != "" {
+		if err := checkHost(c.CaptureHost); err != nil {
+			return c, bad("capture-host", c.CaptureHost, err.Error())
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, bad("addr", c.Addr, "want host:port, such as 127.0.0.1:8080 or :8080")
@@ -198,6 +221,18 @@ func checkBaseURL(s string) error {
 	rest := strings.TrimSuffix(strings.SplitN(s, "://", 2)[1], "/")
 	if rest == "" || strings.ContainsAny(rest, "/?#") {
 		return errors.New("want an origin without a path, such as https://hooks.example.com")
+	}
+	return nil
+}
+
+// checkHost accepts a bare host name, optionally with a port: the Host a
+// sender uses for capture URLs.
+func checkHost(s string) error {
+	if strings.Contains(s, "://") {
+		return errors.New("want a host name without a scheme, such as hooks.example.com")
+	}
+	if s == "" || strings.ContainsAny(s, "/?#@ \t") {
+		return errors.New("want a host name, such as hooks.example.com")
 	}
 	return nil
 }

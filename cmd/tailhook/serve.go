@@ -50,6 +50,10 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		SessionKey:             c.SessionKey,
 		ForwardConnectTimeout:  c.ForwardConnectTimeout,
 		ForwardTimeout:         c.ForwardTimeout,
+		CaptureHost:            c.CaptureHost,
+		BodyTimeout:            c.BodyTimeout,
+		MaxInflight:            c.MaxInflight,
+		BinLimit:               c.BinLimit,
 		Version:                version,
 	}, db, hub, log)
 	if err != nil {
@@ -73,8 +77,11 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		// No WriteTimeout: it is an absolute deadline that would kill event
 		// streams. Streams set their own per-write deadlines.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// Not ctx itself: a signal must not cancel requests mid-way. Shutdown
+		// lets in-flight captures finish, and long polls and delayed answers
+		// see the server's own shutdown (srv.Close) and answer 503.
 		BaseContext: func(net.Listener) context.Context {
-			return ctx
+			return context.WithoutCancel(ctx)
 		},
 	}
 	hs.RegisterOnShutdown(srv.Close)
