@@ -341,34 +341,71 @@
   });
 
   // --- rename: the title, the heading and the home page's list ------------
+  // Inline: the heading becomes a text field; Enter saves, Escape cancels.
   insp.addEventListener('click', function (e) {
     var b = e.target.closest('[data-rename]');
-    if (!b) return;
-    var name = prompt('Name of this bin (empty for none):', b.getAttribute('data-name'));
-    if (name === null) return;
-    fetch(b.getAttribute('data-rename'), {
-      method: 'PATCH', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: name })
-    })
-      .then(function (r) {
-        if (!r.ok) return r.json().then(function (j) { throw new Error(j.error || 'HTTP ' + r.status); });
-        return r.json();
+    if (!b || $('#rename-input')) return;
+    var h = $('#bin-title');
+    var input = document.createElement('input');
+    input.type = 'text';
+    input.id = 'rename-input';
+    input.maxLength = 200;
+    input.value = b.getAttribute('data-name');
+    input.placeholder = 'Name (empty for none)';
+    input.setAttribute('aria-label', 'Name of this bin');
+    h.hidden = true;
+    b.hidden = true;
+    h.after(input);
+    input.focus();
+    input.select();
+    var done = false;
+    function close() {
+      done = true;
+      input.remove();
+      h.hidden = false;
+      b.hidden = false;
+    }
+    function save() {
+      if (done) return;
+      var name = input.value;
+      if (name === b.getAttribute('data-name')) { close(); return; }
+      done = true;
+      input.disabled = true;
+      fetch(b.getAttribute('data-rename'), {
+        method: 'PATCH', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: name })
       })
-      .then(function (bin) {
-        var h = $('#bin-title');
-        if (bin.name) {
-          h.textContent = bin.name;
-        } else {
-          var id = document.createElement('span');
-          id.className = 'mono';
-          id.textContent = bin.id;
-          h.replaceChildren(document.createTextNode('Bin '), id);
-        }
-        b.setAttribute('data-name', bin.name);
-        baseTitle = (bin.name || 'Bin ' + bin.id) + ' · tailhook';
-        document.title = unseen ? '(' + unseen + ') ' + baseTitle : baseTitle;
-      })
-      .catch(function (err) { alert('Could not rename: ' + err.message); });
+        .then(function (r) {
+          if (!r.ok) return r.json().then(function (j) { throw new Error(j.error || 'HTTP ' + r.status); });
+          return r.json();
+        })
+        .then(function (bin) {
+          if (bin.name) {
+            h.textContent = bin.name;
+          } else {
+            var id = document.createElement('span');
+            id.className = 'mono';
+            id.textContent = bin.id;
+            h.replaceChildren(document.createTextNode('Bin '), id);
+          }
+          b.setAttribute('data-name', bin.name);
+          baseTitle = (bin.name || 'Bin ' + bin.id) + ' · tailhook';
+          document.title = unseen ? '(' + unseen + ') ' + baseTitle : baseTitle;
+          close();
+        })
+        .catch(function (err) {
+          done = false;
+          input.disabled = false;
+          input.setCustomValidity('Could not rename: ' + err.message);
+          input.reportValidity();
+        });
+    }
+    input.addEventListener('keydown', function (ev) {
+      if (ev.key === 'Enter') { ev.preventDefault(); save(); }
+      if (ev.key === 'Escape') { ev.preventDefault(); close(); }
+      input.setCustomValidity('');
+    });
+    input.addEventListener('blur', save);
   });
 
   // --- API token: shown once, for scripts and tailhook relay ---------------
@@ -412,6 +449,49 @@
     if (next) select(next, false);
     else detail.replaceChildren(html('<div class="placeholder"><p>Request deleted.</p></div>'));
   }
+  // One request's Delete can be undone for a few seconds: the row goes at
+  // once, the DELETE is sent when the undo note times out (or the page
+  // goes away, with keepalive).
+  var undoDelay = 5000, pendingDel = null;
+  function flushDelete() {
+    if (!pendingDel) return;
+    var p = pendingDel;
+    pendingDel = null;
+    clearTimeout(p.timer);
+    p.note.remove();
+    del(p.url).catch(function (err) { alert('Could not delete: ' + err.message); });
+  }
+  function laterDelete(id, url, row) {
+    flushDelete();
+    var note = el('div', 'undo-note');
+    note.id = 'undo-note';
+    note.setAttribute('role', 'status');
+    var undo = el('button', 'btn btn-sm', 'Undo');
+    undo.type = 'button';
+    undo.id = 'undo-delete';
+    note.append(el('span', '', 'Deleted #' + id.replace(/^req_/, '') + '. '), undo);
+    document.body.append(note);
+    pendingDel = { id: id, url: url, note: note, timer: setTimeout(flushDelete, undoDelay) };
+    undo.addEventListener('click', function () {
+      if (!pendingDel || pendingDel.id !== id) return;
+      clearTimeout(pendingDel.timer);
+      pendingDel = null;
+      note.remove();
+      delete gone[id];
+      if (!row || rowOf(id)) return;
+      row.removeAttribute('aria-current');
+      var seq = +id.replace(/^req_/, '');
+      var after = $$('.req', list).filter(function (r) { return +r.getAttribute('data-request-id').replace(/^req_/, '') < seq; })[0];
+      list.insertBefore(row, after || null);
+      empty.hidden = true;
+      select(row, true);
+    });
+  }
+  window.addEventListener('pagehide', function () {
+    if (!pendingDel) return;
+    fetch(pendingDel.url, { method: 'DELETE', credentials: 'same-origin', keepalive: true });
+    pendingDel = null;
+  });
   function removeAll() {
     $$('.req', list).forEach(function (r) { gone[r.getAttribute('data-request-id')] = true; });
     updates = {};
@@ -439,8 +519,10 @@
     var d = e.target.closest('[data-delete]');
     if (d) {
       var id = d.getAttribute('data-request');
-      del(d.getAttribute('data-delete')).then(function () { removeRow(id); })
-        .catch(function (err) { alert('Could not delete: ' + err.message); });
+      var row = rowOf(id);
+      var keep = row && row.cloneNode(true);
+      removeRow(id);
+      laterDelete(id, d.getAttribute('data-delete'), keep);
       return;
     }
     var c = e.target.closest('[data-clear]');

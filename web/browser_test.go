@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/tailhook-dev/tailhook/storage"
 )
 
@@ -277,10 +278,23 @@ func TestBrowserRenamesBin(t *testing.T) {
 	ctx := newBrowser(t)
 	captureURL := newBinPage(t, a, ctx)
 	binID := strings.TrimPrefix(captureURL, a.ts.URL+"/b/")
-	evalIn[bool](t, ctx, `window.prompt = function () { return 'stripe <dev>'; }, true`)
+	// Inline: the heading becomes a field; Escape cancels, Enter saves.
+	step(t, ctx, 5*time.Second, "start renaming, cancel",
+		chromedp.Click(chromedp.CSS(`[data-rename]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rename-input`)),
+		chromedp.SendKeys(chromedp.CSS(`#rename-input`), "nope"+kb.Escape),
+		chromedp.WaitNotPresent(chromedp.CSS(`#rename-input`)),
+	)
+	if got := evalIn[string](t, ctx, `document.querySelector('#bin-title').textContent.trim()`); got != "Bin "+binID {
+		t.Fatalf("after Escape the heading is %q", got)
+	}
 	step(t, ctx, 5*time.Second, "rename",
 		chromedp.Click(chromedp.CSS(`[data-rename]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rename-input`)),
+		chromedp.SetValue(chromedp.CSS(`#rename-input`), "stripe <dev>"),
+		chromedp.SendKeys(chromedp.CSS(`#rename-input`), kb.Enter),
 		chromedp.Poll[chromedp.Void](`document.querySelector('#bin-title').textContent.trim() === 'stripe <dev>'`),
+		chromedp.WaitNotPresent(chromedp.CSS(`#rename-input`)),
 	)
 	if got := evalIn[string](t, ctx, `document.title`); got != "stripe <dev> · tailhook" {
 		t.Errorf("title %q", got)
