@@ -72,6 +72,95 @@
     }
   });
 
+  // --- JSON tree: folds a JSON body of any size (up to the body limit) ------
+  // The body comes from its download URL and is parsed once; a node's
+  // children are built only when it is opened, at most 200 at a time, so
+  // a 10 MiB document opens as fast as a small one.
+  var chunk = 200;
+  function leaf(v) {
+    var s = document.createElement('span');
+    if (v === null) { s.className = 'j-null'; s.textContent = 'null'; }
+    else if (typeof v === 'string') { s.className = 'j-str'; s.textContent = JSON.stringify(v); }
+    else if (typeof v === 'number') { s.className = 'j-num'; s.textContent = String(v); }
+    else { s.className = 'j-bool'; s.textContent = String(v); }
+    return s;
+  }
+  function keyEl(k) {
+    var s = document.createElement('span');
+    s.className = 'j-key';
+    s.textContent = typeof k === 'number' ? k + ':' : JSON.stringify(k) + ':';
+    return s;
+  }
+  function treeNode(k, v, open) {
+    if (v === null || typeof v !== 'object') {
+      var row = document.createElement('div');
+      row.className = 'jt-leaf';
+      if (k !== undefined) row.append(keyEl(k), ' ');
+      row.append(leaf(v));
+      return row;
+    }
+    var isArr = Array.isArray(v), keys = isArr ? null : Object.keys(v), n = isArr ? v.length : keys.length;
+    var d = document.createElement('details');
+    d.className = 'jt-node';
+    var sum = document.createElement('summary');
+    if (k !== undefined) sum.append(keyEl(k), ' ');
+    var meta = document.createElement('span');
+    meta.className = 'muted';
+    meta.textContent = (isArr ? '[' : '{') + ' ' + n + (isArr ? (n === 1 ? ' item ]' : ' items ]') : (n === 1 ? ' key }' : ' keys }'));
+    sum.append(meta);
+    d.append(sum);
+    var box = document.createElement('div');
+    box.className = 'jt-children';
+    d.append(box);
+    var shown = 0;
+    function more() {
+      var end = Math.min(n, shown + chunk);
+      for (; shown < end; shown++) box.append(treeNode(isArr ? shown : keys[shown], isArr ? v[shown] : v[keys[shown]], false));
+      var old = box.querySelector(':scope > .jt-more');
+      if (old) old.remove();
+      if (shown < n) {
+        var b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'btn btn-sm jt-more';
+        b.textContent = 'Show ' + Math.min(chunk, n - shown) + ' more of ' + (n - shown);
+        b.addEventListener('click', more);
+        box.append(b);
+      }
+    }
+    d.addEventListener('toggle', function () { if (d.open && shown === 0) more(); });
+    if (open) d.open = true;
+    return d;
+  }
+  document.addEventListener('click', function (e) {
+    var v = e.target.closest('[data-view]'), t = v && v.closest('.body') && v.closest('.body').querySelector('[data-json-tree]');
+    if (t) t.setAttribute('aria-pressed', 'false');
+    var b = e.target.closest('[data-json-tree]');
+    if (!b) return;
+    var body = b.closest('.body');
+    var pane = body.querySelector('[data-view-pane="tree"]');
+    var show = function () {
+      Array.prototype.forEach.call(body.querySelectorAll('[data-view-pane]'), function (p) { p.hidden = p !== pane; });
+      Array.prototype.forEach.call(body.querySelectorAll('[data-view]'), function (x) { x.setAttribute('aria-pressed', 'false'); });
+      b.setAttribute('aria-pressed', 'true');
+    };
+    if (pane) { show(); return; }
+    b.disabled = true;
+    b.textContent = 'Loading…';
+    fetch(b.getAttribute('data-json-tree'), { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
+      .then(function (text) {
+        var v = JSON.parse(text);
+        pane = document.createElement('div');
+        pane.className = 'view code json-tree';
+        pane.setAttribute('data-view-pane', 'tree');
+        pane.append(treeNode(undefined, v, true));
+        body.append(pane);
+        show();
+      })
+      .catch(function (err) { b.title = 'Could not build the tree: ' + err.message; })
+      .then(function () { b.disabled = false; b.textContent = 'Tree'; });
+  });
+
   // --- "Open on another device": a single-use login link ---------------------
   document.addEventListener('click', function (e) {
     var b = e.target.closest('[data-login-link]');

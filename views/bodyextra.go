@@ -167,6 +167,7 @@ func (d *Detail) bodyExtras(h http.Header) {
 	if isJSONType(ct) && d.Body.Kind != KindJSON && !d.Body.Clipped {
 		d.JSONError = JSONError(body)
 	}
+	d.JSONTree = d.Encoding == "" && (d.Body.Kind == KindJSON || isJSONType(ct) && d.Body.Clipped)
 	if ImageType(body) != "" {
 		d.ImageURL = d.Scope.DetailPath(d.Req.ID) + "/image"
 	}

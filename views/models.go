@@ -133,6 +133,9 @@ type Detail struct {
 	JSONError              string
 	ImageURL               string
 	PartImages             map[int]string
+	// JSONTree offers the collapsible tree, which the page builds from the
+	// body download: also for JSON too big to pretty-print here.
+	JSONTree bool
 
 	// The owner's tools; a shared view has none of them.
 

@@ -10,11 +10,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/tailhook-dev/tailhook/storage"
 )
 
 func tinyPNG(t *testing.T) []byte {
@@ -167,3 +169,44 @@ func TestBrowserImagePreview(t *testing.T) {
 }
 
 func newGzip(w io.Writer) *gzip.Writer { return gzip.NewWriter(w) }
+
+// TestBrowserJSONTree: a JSON body of several MiB (too big to pretty-print
+// on the server) folds in a tree that builds only what is opened.
+func TestBrowserJSONTree(t *testing.T) {
+	a := newTestApp(t, func(c *Config, _ *storage.Options) { c.MaxBody = 10 << 20 })
+	ctx := newBrowser(t)
+	captureURL := newBinPage(t, a, ctx)
+	var b strings.Builder
+	b.WriteString(`{"name":"big","items":[`)
+	for i := range 60000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"id":` + strconv.Itoa(i) + `,"label":"item number ` + strconv.Itoa(i) + `","tags":["a","b"]}`)
+	}
+	b.WriteString(`]}`)
+	if b.Len() < 3<<20 {
+		t.Fatalf("body only %d bytes", b.Len())
+	}
+	post(t, captureURL+"/big", "application/json", []byte(b.String()), nil)
+	start := time.Now()
+	step(t, ctx, 20*time.Second, "open the tree",
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_1"] [data-json-tree]`)),
+		chromedp.Click(chromedp.CSS(`#detail [data-json-tree]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail .json-tree`)),
+	)
+	t.Logf("tree of %d bytes shown after %v", b.Len(), time.Since(start).Round(time.Millisecond))
+	if txt := evalIn[string](t, ctx, `document.querySelector('.json-tree').textContent`); !strings.Contains(txt, "60000 items") {
+		t.Fatalf("tree: %.300q", txt)
+	}
+	step(t, ctx, 10*time.Second, "open items, show more",
+		chromedp.Click(chromedp.CSS(`.json-tree > .jt-node > .jt-children > .jt-node > summary`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('.json-tree .jt-children .jt-children > .jt-node').length === 200`),
+		chromedp.Click(chromedp.CSS(`.json-tree .jt-more`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('.json-tree .jt-children .jt-children > .jt-node').length === 400`),
+	)
+	// The page stays small: only what was opened exists.
+	if n := evalIn[int](t, ctx, `document.querySelectorAll('.json-tree *').length`); n > 5000 {
+		t.Errorf("%d elements in the tree", n)
+	}
+}
