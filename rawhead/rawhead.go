@@ -28,9 +28,15 @@ import (
 // (MaxHeaderBytes) anyway. Past it the connection stops recording.
 const maxBlock = 1<<20 + 4096
 
-// maxQueue bounds the blocks kept per connection for handlers that have
-// not taken them (requests that are not captures never do).
-const maxQueue = 16
+// maxQueue and maxQueueBytes bound the blocks kept per connection for
+// handlers that have not taken them (requests that are not captures never
+// do): the oldest go first. A request's own block is taken as soon as its
+// handler runs, so only long pipelines of big headers ever lose one, and
+// then fall back to net/http's view.
+const (
+	maxQueue      = 16
+	maxQueueBytes = maxBlock + 64<<10
+)
 
 // Listener records the header blocks of the connections it accepts.
 type Listener struct{ net.Listener }
@@ -107,8 +113,9 @@ type Conn struct {
 	lineLen int
 	lastCR  bool
 
-	mu    sync.Mutex
-	queue []block
+	mu     sync.Mutex
+	queue  []block
+	queued int // bytes in queue
 }
 
 // Read reads from the connection and records what passes.
@@ -241,10 +248,12 @@ func (c *Conn) endHead() {
 	}
 	b := block{line: bytes.Clone(line), head: bytes.Clone(raw[i+1:])}
 	c.mu.Lock()
-	if len(c.queue) == maxQueue {
+	c.queue = append(c.queue, b)
+	c.queued += len(b.line) + len(b.head)
+	for len(c.queue) > maxQueue || c.queued > maxQueueBytes && len(c.queue) > 1 {
+		c.queued -= len(c.queue[0].line) + len(c.queue[0].head)
 		c.queue = append(c.queue[:0], c.queue[1:]...)
 	}
-	c.queue = append(c.queue, b)
 	c.mu.Unlock()
 
 	// The body's framing (RFC 9112 6.3): chunked wins over Content-Length.
@@ -295,6 +304,9 @@ func (c *Conn) take(method, requestURI string) []Field {
 		target, _, _ := bytes.Cut(rest, []byte(" "))
 		if string(m) == method && string(target) == requestURI {
 			// Blocks before it belong to requests no handler asked for.
+			for _, old := range c.queue[:i+1] {
+				c.queued -= len(old.line) + len(old.head)
+			}
 			c.queue = append(c.queue[:0], c.queue[i+1:]...)
 			return parse(b.head)
 		}

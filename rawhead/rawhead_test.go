@@ -167,3 +167,32 @@ func BenchmarkFeed(b *testing.B) {
 		c.take("POST", "/b/abc/stripe?x=1")
 	}
 }
+
+// Blocks nobody takes (pages, API calls on a keep-alive connection) are
+// bounded in number and bytes.
+func TestQueueBounded(t *testing.T) {
+	c := &Conn{}
+	big := "GET /x HTTP/1.1\r\nHost: h\r\nX-Big: " + strings.Repeat("a", 200<<10) + "\r\n\r\n"
+	for range 40 {
+		c.feed([]byte(big))
+	}
+	if len(c.queue) > maxQueue || c.queued > maxQueueBytes {
+		t.Fatalf("%d blocks, %d bytes queued", len(c.queue), c.queued)
+	}
+	for range 40 {
+		c.feed([]byte("GET /y HTTP/1.1\r\nHost: h\r\n\r\n"))
+	}
+	if len(c.queue) != maxQueue {
+		t.Fatalf("%d blocks", len(c.queue))
+	}
+	if f := c.take("GET", "/y"); len(f) != 1 || len(c.queue) != maxQueue-1 {
+		t.Fatalf("take: %v, %d left", f, len(c.queue))
+	}
+	sum := 0
+	for _, b := range c.queue {
+		sum += len(b.line) + len(b.head)
+	}
+	if sum != c.queued {
+		t.Fatalf("queued %d, counted %d", c.queued, sum)
+	}
+}
