@@ -61,9 +61,40 @@ func TestBrowserFits360(t *testing.T) {
 	step(t, ctx, 10*time.Second, "open the request",
 		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_1"]`)),
 		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('details').forEach(function (d) { d.open = true; })`),
+		// Long things shown on request: a login link and a new token.
+		chromedp.Click(chromedp.CSS(`#login-link-new`)),
+		chromedp.WaitVisible(chromedp.CSS(`#login-link-out`)),
+		chromedp.Click(chromedp.CSS(`[data-new-token]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#token-out`)),
 		chromedp.Sleep(200*time.Millisecond),
 	)
 	checkNoOverflow(t, ctx, "inspector")
+	// The login link's page and a bin's not-found page with its token form.
+	binID := strings.TrimPrefix(captureURL, a.ts.URL+"/b/")
+	link := evalIn[string](t, ctx, `(function () {
+		var x = new XMLHttpRequest();
+		x.open('POST', '/api/bins/`+binID+`/login-links', false);
+		x.setRequestHeader('Content-Type', 'application/json');
+		x.send('{}');
+		return JSON.parse(x.responseText).url;
+	})()`)
+	other := newBrowser(t)
+	step(t, other, 10*time.Second, "a login link at 360 px",
+		chromedp.EmulateViewport(360, 800),
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS("#login-link-open")),
+	)
+	checkNoOverflow(t, other, "login link page")
+	step(t, other, 10*time.Second, "a foreign bin's page at 360 px",
+		chromedp.Navigate(a.ts.URL+"/bins/"+binID),
+		chromedp.WaitVisible(chromedp.CSS("#unlock-token")),
+		chromedp.SendKeys(chromedp.CSS("#unlock-token"), "wrong"),
+		chromedp.Click(chromedp.CSS("#unlock-open")),
+		chromedp.WaitVisible(chromedp.CSS("#unlock-error")),
+	)
+	checkNoOverflow(t, other, "not-found page with the token form")
+	step(t, ctx, 10*time.Second, "the inspector again", chromedp.Navigate(a.ts.URL+"/bins/"+binID+"?req=req_1"),
+		chromedp.WaitVisible(chromedp.CSS(`#detail [data-detail-id="req_1"]`)))
 	// The request's actions are within the first two screens of the details.
 	top := evalIn[float64](t, ctx, `(function () {
 		var d = document.querySelector('#detail'), a = d.querySelector('.detail-actions, [data-curl]');
