@@ -535,6 +535,7 @@
   // --- request tools: forward, verify, delivery ----------------------------
   // refreshForwarding re-reads a request's details and swaps in its
   // forwarding sections, leaving the forms (and a shown result) alone.
+  var deliveryNotes = {};
   function refreshForwarding(row) {
     var a = row && $('a', row);
     if (!a) return Promise.resolve();
@@ -550,6 +551,8 @@
         if (hist && newHist) hist.replaceWith(newHist);
         var dl = $('#delivery-' + id, detail);
         var newDl = fresh.querySelector('#delivery-' + id);
+        // What the last Retry now / Cancel did stays said across refreshes.
+        if (newDl && deliveryNotes[id]) tell(newDl, deliveryNotes[id]);
         if (dl && newDl) dl.replaceWith(newDl);
         else if (dl) dl.remove();
         else if (newDl && newHist) newHist.before(newDl);
@@ -691,6 +694,7 @@
         var msg = !retry ? 'Cancelled: it will not be sent.'
           : 'Retry queued: attempt ' + ((j && j.attempts || 0) + 1) + ' starts now' +
             (behind ? ', once #' + behind.getAttribute('data-behind') + ' before it is delivered or cancelled.' : '.');
+        deliveryNotes[id.replace(/^delivery-/, '')] = msg;
         tell(now, msg);
       });
     }).catch(function (err) { tell(sec, err.message); });
