@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -35,6 +36,13 @@ const (
 	ecdsaP256
 	// tokenEqual: the header carries the secret itself (GitLab).
 	tokenEqual
+	// hmacMD5: Patreon.
+	hmacMD5
+	// plainSHA256 / plainSHA1 / plainMD5: hash(secret + message), the generic
+	// hmac's plain-hash modes.
+	plainSHA256
+	plainSHA1
+	plainMD5
 )
 
 func (a algo) String() string {
@@ -53,12 +61,24 @@ func (a algo) String() string {
 		return "ECDSA P-256"
 	case tokenEqual:
 		return "token"
+	case hmacMD5:
+		return "HMAC-MD5"
+	case plainSHA256:
+		return "SHA-256 of secret+message"
+	case plainSHA1:
+		return "SHA-1 of secret+message"
+	case plainMD5:
+		return "MD5 of secret+message"
 	}
 	return "unknown"
 }
 
 func (a algo) symmetric() bool {
-	return a == hmacSHA1 || a == hmacSHA256 || a == hmacSHA512 || a == sha256Prefixed
+	switch a {
+	case hmacSHA1, hmacSHA256, hmacSHA512, sha256Prefixed, hmacMD5, plainSHA256, plainSHA1, plainMD5:
+		return true
+	}
+	return false
 }
 
 // enc is how a signature is written in the request.
@@ -196,14 +216,18 @@ func newHash(a algo) func() hash.Hash {
 		return sha1.New
 	case hmacSHA512:
 		return sha512.New
+	case hmacMD5, plainMD5:
+		return md5.New
+	case plainSHA1:
+		return sha1.New
 	}
 	return sha256.New
 }
 
 // compute returns the symmetric signature of msg under key.
 func compute(a algo, key, msg []byte) []byte {
-	if a == sha256Prefixed {
-		h := sha256.New()
+	if a == sha256Prefixed || a == plainSHA256 || a == plainSHA1 || a == plainMD5 {
+		h := newHash(a)()
 		h.Write(key)
 		h.Write(msg)
 		return h.Sum(nil)

@@ -185,6 +185,14 @@ func init() {
 		simpleScheme(razorpaySpec),
 		simpleScheme(coinbaseSpec),
 		hmacScheme(),
+		simpleScheme(metaSpec),
+		simpleScheme(asanaSpec),
+		tokenScheme(oktaSpec),
+		msgraphScheme(),
+		simpleScheme(xeroSpec),
+		tokenScheme(telegramSpec),
+		simpleScheme(notionSpec),
+		simpleScheme(patreonSpec),
 	)
 }
 

@@ -128,6 +128,45 @@ var (
 		desc:    "The secret set on the webhook in the Dashboard (not the API key secret).",
 		headers: []sigHeader{{name: "X-Razorpay-Signature", alg: hmacSHA256, enc: encHex}},
 	}
+	// Meta (WhatsApp Cloud API, Messenger, Instagram): the GitHub header with
+	// the app secret. https://developers.facebook.com/docs/graph-api/webhooks/getting-started
+	metaSpec = simpleSpec{
+		id: "meta", name: "Meta (WhatsApp, Messenger, Instagram)",
+		desc:        "The App Secret under App settings > Basic in the Meta app dashboard.",
+		headers:     []sigHeader{{name: "X-Hub-Signature-256", prefix: "sha256=", alg: hmacSHA256, enc: encHex}},
+		fingerprint: []string{"X-Hub-Signature-256"},
+		params:      []Param{{Name: "verify_token", Description: "The Verify Token typed into Meta's webhook settings; the subscribe handshake is answered only when it matches (any token when empty)."}},
+	}
+	// Asana: the secret is the X-Hook-Secret of the handshake.
+	// https://developers.asana.com/docs/webhooks-guide
+	asanaSpec = simpleSpec{
+		id: "asana", name: "Asana",
+		desc:    "The X-Hook-Secret Asana sent in the webhook's handshake (tailhook keeps it when the bin has no secret).",
+		headers: []sigHeader{{name: "X-Hook-Signature", alg: hmacSHA256, enc: encHex}},
+	}
+	// Xero: base64 HMAC-SHA256 with the webhook key; its "intent to receive"
+	// check needs a 401 for a bad signature (reject_invalid defaults on).
+	// https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/
+	xeroSpec = simpleSpec{
+		id: "xero", name: "Xero",
+		desc:    "The webhook key shown on the app's Webhooks page in the Xero developer portal.",
+		headers: []sigHeader{{name: "X-Xero-Signature", alg: hmacSHA256, enc: encBase64}},
+	}
+	// Notion: sha256=<hex> HMAC-SHA256 keyed with the verification_token.
+	// https://developers.notion.com/reference/webhooks#step-3-validating-event-payloads-recommended
+	notionSpec = simpleSpec{
+		id: "notion", name: "Notion",
+		desc:    "The verification_token Notion sent to the endpoint when the subscription was created.",
+		headers: []sigHeader{{name: "X-Notion-Signature", prefix: "sha256=", alg: hmacSHA256, enc: encHex}},
+	}
+	// Patreon: hex HMAC-MD5 with the webhook secret.
+	// https://docs.patreon.com/#webhooks
+	patreonSpec = simpleSpec{
+		id: "patreon", name: "Patreon",
+		desc:        "The webhook's secret on the Patreon developer portal's Webhooks page.",
+		headers:     []sigHeader{{name: "X-Patreon-Signature", alg: hmacMD5, enc: encHex}},
+		fingerprint: []string{"X-Patreon-Event"},
+	}
 	coinbaseSpec = simpleSpec{
 		id: "coinbase", name: "Coinbase Commerce",
 		desc:    "The shared secret under Settings > Webhook subscriptions in Coinbase Commerce.",

@@ -247,9 +247,9 @@ func (s *Server) detailView(r *http.Request, bin storage.Bin, req *storage.Reque
 // settingsView is what the settings panels show. The bin it hands to the
 // views has no signature config: only its masked copy goes to the page.
 func (s *Server) settingsView(r *http.Request, bin storage.Bin) (views.SettingsView, error) {
-	v := views.SettingsView{Providers: providerViews()}
-	if bin.Signature != nil {
-		sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params)}
+	v := views.SettingsView{Providers: providerViews(), Handshakes: bin.Signature.HandshakesOn()}
+	if bin.Signature != nil && bin.Signature.Provider != "" {
+		sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params), RejectInvalid: bin.Signature.RejectsInvalid()}
 		for k, val := range sv.Params {
 			if pageSecret(k) {
 				sv.Params[k] = maskSecret(val)
