@@ -43,6 +43,7 @@ const (
 	plainSHA256
 	plainSHA1
 	plainMD5
+	plainSHA512
 )
 
 func (a algo) String() string {
@@ -69,13 +70,15 @@ func (a algo) String() string {
 		return "SHA-1 of secret+message"
 	case plainMD5:
 		return "MD5 of secret+message"
+	case plainSHA512:
+		return "SHA-512 of secret+message"
 	}
 	return "unknown"
 }
 
 func (a algo) symmetric() bool {
 	switch a {
-	case hmacSHA1, hmacSHA256, hmacSHA512, sha256Prefixed, hmacMD5, plainSHA256, plainSHA1, plainMD5:
+	case hmacSHA1, hmacSHA256, hmacSHA512, sha256Prefixed, hmacMD5, plainSHA256, plainSHA1, plainMD5, plainSHA512:
 		return true
 	}
 	return false
@@ -131,6 +134,10 @@ const (
 	keyWhpk                     // Ed25519 public key whpk_<base64>
 	keyECDSA                    // P-256 public key, base64 DER SPKI or PEM
 	keyToken                    // compared as a string, never used as a key
+	keyHex                      // hex-decoded bytes (Adyen's HMAC key)
+	keyB64                      // base64-decoded bytes (generic hmac)
+	keySHA1                     // SHA-1 of the secret string (Braintree)
+	keyEdB64                    // Ed25519 public key, base64 of 32 bytes (Telnyx)
 )
 
 // tolerance is a timestamp window: d is the allowed drift; past and future
@@ -195,6 +202,27 @@ func parseKey(secret string, k keyKind) (any, error) {
 		return ed25519.PublicKey(b), nil
 	case keyECDSA:
 		return parseECPublic(secret)
+	case keyHex:
+		b, err := hex.DecodeString(strings.TrimSpace(secret))
+		if err != nil || len(b) == 0 {
+			return nil, errors.New("the key must be hexadecimal")
+		}
+		return b, nil
+	case keyB64:
+		b, err := decodeB64Key(strings.TrimSpace(secret))
+		if err != nil || len(b) == 0 {
+			return nil, errors.New("the key must be base64")
+		}
+		return b, nil
+	case keySHA1:
+		d := sha1.Sum([]byte(secret))
+		return d[:], nil
+	case keyEdB64:
+		b, err := decodeB64Key(strings.TrimSpace(secret))
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, errors.New("the public key must be base64 of 32 bytes")
+		}
+		return ed25519.PublicKey(b), nil
 	}
 	return nil, errors.New("unsupported key")
 }
@@ -214,7 +242,7 @@ func newHash(a algo) func() hash.Hash {
 	switch a {
 	case hmacSHA1:
 		return sha1.New
-	case hmacSHA512:
+	case hmacSHA512, plainSHA512:
 		return sha512.New
 	case hmacMD5, plainMD5:
 		return md5.New
@@ -226,7 +254,7 @@ func newHash(a algo) func() hash.Hash {
 
 // compute returns the symmetric signature of msg under key.
 func compute(a algo, key, msg []byte) []byte {
-	if a == sha256Prefixed || a == plainSHA256 || a == plainSHA1 || a == plainMD5 {
+	if a == sha256Prefixed || a == plainSHA256 || a == plainSHA1 || a == plainMD5 || a == plainSHA512 {
 		h := newHash(a)()
 		h.Write(key)
 		h.Write(msg)

@@ -62,17 +62,25 @@ func paramsFor(id string, ks keyset) (good, wrong Params) {
 		}
 		w["secret"] = "other"
 		return g, w
-	case "twilio", "square", "hubspot":
+	case "telnyx":
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		pub2, _, _ := ed25519.GenerateKey(rand.Reader)
+		return Params{"secret": base64.StdEncoding.EncodeToString(pub), "private_key": base64.StdEncoding.EncodeToString(priv.Seed())}, Params{"secret": base64.StdEncoding.EncodeToString(pub2)}
+	case "adyen":
+		return Params{"secret": "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"}, Params{"secret": "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00"}
+	case "clerk", "resend":
+		return Params{"secret": ks.whsec}, Params{"secret": "whsec_" + base64.StdEncoding.EncodeToString([]byte("another-key-another-key-another!!"))}
+	case "twilio", "square", "hubspot", "mandrill":
 		return Params{"secret": "s3cr3t", "url": url}, Params{"secret": "other", "url": url}
 	}
 	return Params{"secret": "s3cr3t"}, Params{"secret": "other"}
 }
 
 // bodyUnsigned: schemes whose signature does not cover the body.
-var bodyUnsigned = map[string]bool{"mailgun": true, "postmark": true, "gitlab": true, "telegram": true, "okta": true, "msgraph": true}
+var bodyUnsigned = map[string]bool{"mailgun": true, "postmark": true, "gitlab": true, "telegram": true, "okta": true, "msgraph": true, "adyen": true}
 
 // defaultWindow: providers that judge the timestamp without tolerance_s.
-var defaultWindow = map[string]bool{"stripe": true, "mux": true, "calendly": true, "paddle": true, "slack": true, "zoom": true,
+var defaultWindow = map[string]bool{"workos": true, "telnyx": true, "clerk": true, "resend": true, "stripe": true, "mux": true, "calendly": true, "paddle": true, "slack": true, "zoom": true,
 	"standard-webhooks": true, "svix": true, "twitch": true, "hubspot": true, "linear": true, "hmac": true}
 
 // timestamped: providers whose scheme carries a timestamp at all.
@@ -164,7 +172,7 @@ func TestRoundTripEveryProvider(t *testing.T) {
 
 			// Sign directly returns the same kind of headers.
 			h, body, err := Sign(prov.ID, good, Input{Method: "POST", URL: good["url"], Body: ev.Body, Now: now})
-			if err != nil || (len(h) == 0) != (prov.ID == "mailgun" || prov.ID == "msgraph") || len(body) == 0 {
+			if err != nil || (len(h) == 0) != (prov.ID == "mailgun" || prov.ID == "msgraph" || prov.ID == "adyen") || len(body) == 0 {
 				t.Errorf("Sign: %v %v", h, err)
 			}
 		})
@@ -192,7 +200,10 @@ func TestErrors(t *testing.T) {
 		{"stripe", Params{"secret": "  \n "}},
 		{"stripe", Params{"secret": "a", "tolerance_s": "soon"}},
 		{"hmac", Params{"secret": "a"}},
-		{"hmac", Params{"secret": "a", "header": "X-S", "algorithm": "md5"}},
+		{"hmac", Params{"secret": "a", "header": "X-S", "algorithm": "crc32"}},
+		{"hmac", Params{"secret": "a", "header": "X-S", "mode": "xor"}},
+		{"hmac", Params{"secret": "a", "header": "X-S", "key_encoding": "base32"}},
+		{"hmac", Params{"secret": "a", "header": "X-S", "timestamp_key": "t", "timestamp_header": "X-T"}},
 		{"hmac", Params{"secret": "a", "header": "X-S", "encoding": "base32"}},
 		{"hmac", Params{"secret": "a", "header": "X-S", "template": "{body}{nonce}"}},
 		{"hmac", Params{"secret": "a", "header": "X-S", "template": "{timestamp}.{body}"}},
@@ -254,4 +265,4 @@ func TestProvidersAndLookup(t *testing.T) {
 
 // providerIDs: the contract's order, then the providers issue 15 added.
 var providerIDs = strings.Fields("stripe github gitlab bitbucket shopify slack standard-webhooks svix twilio square paddle discord linear typeform zoom intercom mailgun sendgrid twitch hubspot pagerduty zendesk mux vercel woocommerce calendly docusign dropbox postmark lemonsqueezy razorpay coinbase hmac " +
-	"meta asana okta msgraph xero telegram notion patreon")
+	"meta asana okta msgraph xero telegram notion patreon clerk resend workos telnyx mandrill braintree adyen")

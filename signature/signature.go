@@ -193,6 +193,13 @@ func init() {
 		tokenScheme(telegramSpec),
 		simpleScheme(notionSpec),
 		simpleScheme(patreonSpec),
+		svixAlias("clerk", "Clerk", "The endpoint's Signing Secret (whsec_…) in the Clerk Dashboard under Webhooks; Clerk delivers through Svix."),
+		svixAlias("resend", "Resend", "The webhook's Signing Secret (whsec_…) in the Resend dashboard under Webhooks; Resend delivers through Svix."),
+		workosScheme(),
+		telnyxScheme(),
+		mandrillScheme(),
+		braintreeScheme(),
+		adyenScheme(),
 	)
 }
 
