@@ -133,6 +133,8 @@ type scheme struct {
 	custom func(in Input, p Params) (Verdict, error)
 	// noSecret: Sign works without "secret" (asymmetric schemes sign with private_key).
 	noSecret bool
+	// keyURL names the certificate or key set to fetch (see KeyURL).
+	keyURL func(in Input) (string, error)
 }
 
 var (
@@ -200,6 +202,11 @@ func init() {
 		mandrillScheme(),
 		braintreeScheme(),
 		adyenScheme(),
+		paypalScheme(),
+		snsScheme(),
+		googleScheme(),
+		appleScheme(),
+		plaidScheme(),
 	)
 }
 

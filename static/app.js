@@ -584,6 +584,15 @@
     }
   });
   detail.addEventListener('click', function (e) {
+    var c = e.target.closest('[data-sns-confirm]');
+    if (c) {
+      var box = c.closest('.sns-confirm');
+      tell(box, 'Confirming…');
+      api('POST', c.getAttribute('data-sns-confirm')).then(function (j) {
+        tell(box, j.error ? 'Could not reach SNS: ' + j.error : 'SNS answered ' + j.status + '.');
+      }).catch(function (err) { tell(box, err.message); });
+      return;
+    }
     var b = e.target.closest('[data-delivery-action]');
     if (!b) return;
     var sec = b.closest('.delivery');

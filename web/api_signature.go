@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,12 +19,18 @@ func (s *Server) signatureRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/bins/{bin}/signature", s.handleSignatureDelete)
 	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/verify", s.handleVerify)
 	mux.HandleFunc("POST /api/bins/{bin}/samples", s.handleSample)
+	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/sns-confirm", s.handleSNSConfirm)
 }
 
 // verify checks a capture with a provider's scheme. It never fails: unusable
 // settings become an invalid verdict that says why.
-func (s *Server) verify(provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
-	v, err := signature.Verify(provider, params, signatureInput(req, base))
+func (s *Server) verify(ctx context.Context, provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
+	in := signatureInput(req, base)
+	params, err := s.withKey(ctx, provider, params, in)
+	if err != nil {
+		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
+	}
+	v, err := signature.Verify(provider, params, in)
 	if err != nil {
 		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
 	}
@@ -209,7 +216,12 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept, so its signature cannot be checked"})
 		return
 	}
-	v, err := signature.Verify(provider, params, signatureInput(req, s.baseURL(r)))
+	in := signatureInput(req, s.baseURL(r))
+	if params, err = s.withKey(r.Context(), provider, params, in); err != nil {
+		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error()})
+		return
+	}
+	v, err := signature.Verify(provider, params, in)
 	if err != nil {
 		s.apiFail(w, r, badRequest(err.Error()))
 		return

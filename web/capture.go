@@ -138,7 +138,7 @@ func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID strin
 // sender used, for schemes that sign the URL.
 func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Request, base string) (storage.Captured, error) {
 	if bin.Signature != nil && bin.Signature.Provider != "" && !req.Truncated {
-		req.Verdict = s.verify(bin.Signature.Provider, bin.Signature.Params, req, base)
+		req.Verdict = s.verify(ctx, bin.Signature.Provider, bin.Signature.Params, req, base)
 		if req.Answered.Status == 0 && !req.Verdict.Valid && bin.Signature.RejectsInvalid() {
 			req.Answered.Status = http.StatusUnauthorized
 		}

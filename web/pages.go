@@ -241,6 +241,9 @@ func (s *Server) detailView(r *http.Request, bin storage.Bin, req *storage.Reque
 	if bin.Signature != nil {
 		d.Signing = bin.Signature.Provider
 	}
+	if u, err := signature.SNSSubscribeURL(req.Body); err == nil {
+		d.SNSConfirm = u
+	}
 	return d
 }
 
