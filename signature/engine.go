@@ -150,6 +150,7 @@ type tolerance struct {
 // candidate is one received signature and how to recompute it.
 type candidate struct {
 	label  string // names a non-default form (legacy header, variant) in Details.Variant
+	from   string // the header the signature was read from, when a scheme reads several
 	prefix string // printed before the encoded value in the header, e.g. "sha256="
 	text   string // the encoded value as received, prefix removed
 	alg    algo
@@ -173,6 +174,32 @@ type reading struct {
 	// post runs after a signature matched, for checks beyond the MAC (Twilio's
 	// bodySHA256); a non-empty result makes the verdict invalid.
 	post func() string
+	// notes are hints the reading itself found (a malformed timestamp that
+	// is part of the signed message), given when the signature fails.
+	notes []string
+}
+
+// sigHeaderName names where the signature itself was read, for reasons:
+// the headers the candidates came from, else the first header the scheme
+// reads (the others, such as a timestamp header, are not the signature).
+func sigHeaderName(r reading) string {
+	var names []string
+	for _, c := range r.cands {
+		if c.from != "" && !contains(names, c.from) {
+			names = append(names, c.from)
+		}
+	}
+	if len(names) > 0 {
+		return strings.Join(names, ", ")
+	}
+	h := r.header
+	if i := strings.Index(h, "; "); i >= 0 {
+		h = h[:i]
+	}
+	if i := strings.Index(h, ", "); i >= 0 {
+		h = h[:i]
+	}
+	return h
 }
 
 // parseKey turns a secret into key material for kind k.
@@ -372,9 +399,9 @@ func evaluate(s *scheme, r reading, secrets []string, in Input) (Verdict, error)
 	}
 	if !tried {
 		if keyErr != nil {
-			v.Reason = "none of the signatures in " + r.header + " can be checked with the configured secret: " + keyErr.Error() + "."
+			v.Reason = "none of the signatures in " + sigHeaderName(r) + " can be checked with the configured secret: " + keyErr.Error() + "."
 		} else {
-			v.Reason = "no usable signature was found in " + r.header + "."
+			v.Reason = "no usable signature was found in " + sigHeaderName(r) + "."
 		}
 		v.Details.Hints = searchHints(s, r, secrets, in)
 		return v, nil
@@ -399,7 +426,7 @@ func evaluate(s *scheme, r reading, secrets []string, in Input) (Verdict, error)
 		v.Reason += "."
 	default:
 		v.Reason = mismatchReason(r)
-		v.Details.Hints = searchHints(s, r, secrets, in)
+		v.Details.Hints = append(searchHints(s, r, secrets, in), r.notes...)
 		if stale != "" {
 			v.Details.Hints = append(v.Details.Hints, staleHint(r))
 		}
@@ -409,17 +436,24 @@ func evaluate(s *scheme, r reading, secrets []string, in Input) (Verdict, error)
 
 func mismatchReason(r reading) string {
 	c := r.cands[0]
+	where := sigHeaderName(r)
 	switch c.alg {
 	case tokenEqual:
-		return "the token in " + r.header + " does not equal the configured secret."
+		return "the token in " + where + " does not equal the configured secret."
 	case ed25519Sig, ecdsaP256:
-		return "the " + c.alg.String() + " signature in " + r.header + " does not verify with the configured public key over the received body."
+		return "the " + c.alg.String() + " signature in " + where + " does not verify with the configured public key over the received body."
 	}
 	what := "the " + c.alg.String() + " of the signed message with the configured secret"
-	if n := len(r.cands); n > 1 {
-		return fmt.Sprintf("none of the %d signatures in %s matches %s.", n, r.header, what)
+	// Count what was received, not the forms tried: Twilio checks one
+	// signature against several URL variants.
+	seen := map[string]bool{}
+	for _, c := range r.cands {
+		seen[c.from+"\x00"+c.prefix+c.text] = true
 	}
-	return "the signature in " + r.header + " does not match " + what + "."
+	if n := len(seen); n > 1 {
+		return fmt.Sprintf("none of the %d signatures in %s matches %s.", n, where, what)
+	}
+	return "the signature in " + where + " does not match " + what + "."
 }
 
 // judgeTimestamp fills the timestamp details and returns a description of

@@ -120,6 +120,7 @@ func mandrillScheme() *scheme {
 		return []byte(sb.String())
 	}
 	return &scheme{
+		signsURL: true,
 		Provider: Provider{ID: "mandrill", Name: "Mailchimp Transactional (Mandrill)",
 			Description: "The webhook's key under Settings > Webhooks in Mailchimp Transactional.",
 			Params: []Param{

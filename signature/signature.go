@@ -135,6 +135,12 @@ type scheme struct {
 	noSecret bool
 	// keyURL names the certificate or key set to fetch (see KeyURL).
 	keyURL func(in Input) (string, error)
+	// looksLike tells a delivery of this provider by more than one shared
+	// header (X-Hub-Signature is GitHub's, Bitbucket's, Meta's and
+	// Intercom's); nil: any of sigHeaders present.
+	looksLike func(h http.Header) bool
+	// signsURL: the signed message includes the URL the sender called.
+	signsURL bool
 }
 
 var (
@@ -262,7 +268,12 @@ func Verify(provider string, p Params, in Input) (Verdict, error) {
 	if err := applyTolerance(&r, p); err != nil {
 		return Verdict{}, err
 	}
-	return evaluate(s, r, secrets, in)
+	v, err := evaluate(s, r, secrets, in)
+	if err == nil && !v.Valid && s.signsURL && r.problem == "" && len(r.cands) > 0 && strings.TrimSpace(p["url"]) == "" && v.Details.MatchedSecret == 0 {
+		v.Details.Hints = append(v.Details.Hints, s.Name+" signs the URL it called, and the URL checked was "+truncate(in.URL, 200)+
+			". If the sender called another public URL (through a proxy or a tunnel), set url to the exact webhook URL registered with "+s.Name+", or start tailhook with --base-url.")
+	}
+	return v, err
 }
 
 // Sign produces the headers a real provider would send for in (and, for

@@ -35,6 +35,8 @@ type simpleSpec struct {
 	// fingerprint headers, besides the signature headers, that identify a delivery.
 	fingerprint []string
 	params      []Param
+	// looksLike: see scheme.looksLike.
+	looksLike func(h http.Header) bool
 }
 
 var secretParam = func(desc string) Param { return Param{Name: "secret", Description: desc, Required: true} }
@@ -48,6 +50,9 @@ var (
 			{name: "X-Hub-Signature", prefix: "sha1=", alg: hmacSHA1, enc: encHex, label: "legacy X-Hub-Signature, SHA-1"},
 		},
 		fingerprint: []string{"X-Hub-Signature-256", "X-GitHub-Event"},
+		looksLike: func(h http.Header) bool {
+			return h.Get("X-GitHub-Event") != "" || h.Get("X-GitHub-Delivery") != ""
+		},
 	}
 	bitbucketSpec = simpleSpec{
 		id: "bitbucket", name: "Bitbucket",
@@ -57,6 +62,7 @@ var (
 			{name: "X-Hub-Signature", prefix: "sha1=", alg: hmacSHA1, enc: encHex, label: "SHA-1"},
 		},
 		fingerprint: []string{"X-Event-Key"},
+		looksLike:   func(h http.Header) bool { return h.Get("X-Event-Key") != "" },
 	}
 	shopifySpec = simpleSpec{
 		id: "shopify", name: "Shopify",
@@ -94,6 +100,10 @@ var (
 		id: "intercom", name: "Intercom",
 		desc:    "The app's client secret in the Developer Hub (Basic information).",
 		headers: []sigHeader{{name: "X-Hub-Signature", prefix: "sha1=", alg: hmacSHA1, enc: encHex}},
+		// Intercom sends only the SHA-1 header and none of the others'.
+		looksLike: func(h http.Header) bool {
+			return h.Get("X-Hub-Signature") != "" && h.Get("X-Hub-Signature-256") == "" && !isGitHubOrBitbucket(h)
+		},
 	}
 	vercelSpec = simpleSpec{
 		id: "vercel", name: "Vercel",
@@ -135,6 +145,7 @@ var (
 		desc:        "The App Secret under App settings > Basic in the Meta app dashboard.",
 		headers:     []sigHeader{{name: "X-Hub-Signature-256", prefix: "sha256=", alg: hmacSHA256, enc: encHex}},
 		fingerprint: []string{"X-Hub-Signature-256"},
+		looksLike:   func(h http.Header) bool { return h.Get("X-Hub-Signature-256") != "" && !isGitHubOrBitbucket(h) },
 		params:      []Param{{Name: "verify_token", Description: "The Verify Token typed into Meta's webhook settings; the subscribe handshake is answered only when it matches (any token when empty)."}},
 	}
 	// Asana: the secret is the X-Hook-Secret of the handshake.
@@ -191,6 +202,8 @@ func simpleScheme(sp simpleSpec) *scheme {
 		s.sigHeaders = []string{sp.headers[0].name + "-1"}
 	}
 	s.read = func(in Input, p Params) (reading, error) { return sp.readReq(in, p) }
+	s.signsURL = sp.withURL
+	s.looksLike = sp.looksLike
 	s.sign = sp.signReq
 	return s
 }
@@ -247,7 +260,7 @@ func (sp simpleSpec) readReq(in Input, p Params) (reading, error) {
 				if sp.numbered {
 					label = name
 				}
-				r.cands = append(r.cands, candidate{label: label, prefix: h.prefix, text: text,
+				r.cands = append(r.cands, candidate{label: label, from: http.CanonicalHeaderKey(name), prefix: h.prefix, text: text,
 					alg: h.alg, enc: h.enc, key: keyRaw, msg: msg, remsg: remsg})
 			}
 		}
@@ -344,4 +357,9 @@ func linearTime(body []byte) *time.Time {
 	}
 	t := time.UnixMilli(ms)
 	return &t
+}
+
+// isGitHubOrBitbucket: the event headers only those two send.
+func isGitHubOrBitbucket(h http.Header) bool {
+	return h.Get("X-GitHub-Event") != "" || h.Get("X-GitHub-Delivery") != "" || h.Get("X-Event-Key") != ""
 }
