@@ -117,10 +117,8 @@ func Handshake(in Input, rawQuery, provider string, p Params) *HandshakeAnswer {
 		if json.Unmarshal(in.Body, &v) != nil || v.Challenge == nil {
 			return nil
 		}
-		if provider == "twitch" && len(splitSecrets(p["secret"])) > 0 {
-			if vd, err := Verify("twitch", p, in); err == nil && !vd.Valid {
-				return textAnswer("twitch", http.StatusForbidden, "invalid signature: "+vd.Reason+"\n")
-			}
+		if a := refuseInvalid("twitch", provider, p, in); a != nil {
+			return a
 		}
 		return textAnswer("twitch", http.StatusOK, *v.Challenge)
 	}
@@ -131,6 +129,11 @@ func Handshake(in Input, rawQuery, provider string, p Params) *HandshakeAnswer {
 			Challenge *string `json:"challenge"`
 		}
 		if json.Unmarshal(in.Body, &v) == nil && v.Type == "url_verification" && v.Challenge != nil {
+			// Slack's docs: verify the request, then answer. Possible only
+			// when the bin holds the slack signing secret.
+			if a := refuseInvalid("slack", provider, p, in); a != nil {
+				return a
+			}
 			return textAnswer("slack", http.StatusOK, *v.Challenge)
 		}
 	}
@@ -143,6 +146,11 @@ func Handshake(in Input, rawQuery, provider string, p Params) *HandshakeAnswer {
 			} `json:"payload"`
 		}
 		if len(secrets) > 0 && json.Unmarshal(in.Body, &v) == nil && v.Event == "endpoint.url_validation" && v.Payload.PlainToken != nil {
+			// Zoom signs the validation request like any event; its sample
+			// checks x-zm-signature first.
+			if a := refuseInvalid("zoom", provider, p, in); a != nil {
+				return a
+			}
 			m := hmac.New(sha256.New, []byte(secrets[0]))
 			m.Write([]byte(*v.Payload.PlainToken))
 			body, _ := json.Marshal(map[string]string{"plainToken": *v.Payload.PlainToken, "encryptedToken": hex.EncodeToString(m.Sum(nil))})
@@ -160,6 +168,19 @@ func Handshake(in Input, rawQuery, provider string, p Params) *HandshakeAnswer {
 				return jsonAnswer("discord", []byte(`{"type":1}`))
 			}
 		}
+	}
+	return nil
+}
+
+// refuseInvalid answers 403 to handshake hs when the bin holds that
+// provider's secret and the request's signature does not verify; nil when
+// the handshake may be answered.
+func refuseInvalid(hs, provider string, p Params, in Input) *HandshakeAnswer {
+	if provider != hs || len(splitSecrets(p["secret"])) == 0 {
+		return nil
+	}
+	if vd, err := Verify(hs, p, in); err == nil && !vd.Valid {
+		return textAnswer(hs, http.StatusForbidden, "invalid signature: "+vd.Reason+"\n")
 	}
 	return nil
 }

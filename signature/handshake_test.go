@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -69,6 +70,11 @@ func TestHandshakes(t *testing.T) {
 	zoomBody := []byte(`{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}`)
 	zm := hmac.New(sha256.New, []byte("zoom-secret"))
 	zm.Write([]byte("qgg8vlvZRS6UYooatFL8Aw"))
+	zs := hmac.New(sha256.New, []byte("zoom-secret"))
+	zts := strconv.FormatInt(now.Unix()-10, 10)
+	zs.Write([]byte("v0:" + zts + ":"))
+	zs.Write(zoomBody)
+	zoomSigned := hdr("X-Zm-Request-Timestamp", zts, "X-Zm-Signature", "v0="+hex.EncodeToString(zs.Sum(nil)))
 	zoomWant := `{"encryptedToken":"` + hex.EncodeToString(zm.Sum(nil)) + `","plainToken":"qgg8vlvZRS6UYooatFL8Aw"}`
 
 	cases := []struct {
@@ -85,9 +91,13 @@ func TestHandshakes(t *testing.T) {
 	}{
 		{name: "slack", in: Input{Method: "POST", Header: hdr("Content-Type", "application/json"), Body: []byte(`{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`)},
 			want: "slack", status: 200, body: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", ctype: "text/plain; charset=utf-8"},
+		{name: "slack with a wrong signature is refused", in: Input{Method: "POST", Header: hdr("X-Slack-Signature", "v0=00", "X-Slack-Request-Timestamp", "1764730800"), Body: []byte(`{"challenge":"c","type":"url_verification"}`)},
+			provider: "slack", p: Params{"secret": "slack-secret"}, want: "slack", status: 403},
 		{name: "slack event is not a handshake", in: Input{Method: "POST", Body: []byte(`{"type":"event_callback","event":{"text":"url_verification"}}`)}},
-		{name: "zoom with secret", in: Input{Method: "POST", Body: zoomBody}, provider: "zoom", p: Params{"secret": "zoom-secret"},
+		{name: "zoom with secret", in: Input{Method: "POST", Header: zoomSigned, Body: zoomBody}, provider: "zoom", p: Params{"secret": "zoom-secret"},
 			want: "zoom", status: 200, body: zoomWant, ctype: "application/json"},
+		{name: "zoom with a wrong signature is refused", in: Input{Method: "POST", Header: hdr("X-Zm-Signature", "v0=00", "X-Zm-Request-Timestamp", "1764730800"), Body: zoomBody}, provider: "zoom", p: Params{"secret": "zoom-secret"},
+			want: "zoom", status: 403},
 		{name: "zoom without secret is not answered", in: Input{Method: "POST", Body: zoomBody}},
 		{name: "twitch without secret", in: twitch("s3cr3t-s3cr3t"), want: "twitch", status: 200, body: "pogchamp-kappa-360noscope-vohiyo", ctype: "text/plain; charset=utf-8"},
 		{name: "twitch with matching secret", in: twitch("s3cr3t-s3cr3t"), provider: "twitch", p: Params{"secret": "s3cr3t-s3cr3t"}, want: "twitch", status: 200, body: "pogchamp-kappa-360noscope-vohiyo"},

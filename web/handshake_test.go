@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tailhook-dev/tailhook/signature"
 	"github.com/tailhook-dev/tailhook/storage"
 )
 
@@ -172,8 +174,19 @@ func TestHandshakeSettings(t *testing.T) {
 	if res := a.do("PUT", "/api/bins/"+bin.ID+"/signature", bin.Token, nil, `{"provider":"zoom","secret":"zs"}`); res.StatusCode != 200 {
 		t.Fatalf("PUT zoom: %d %s", res.StatusCode, res.body)
 	}
-	if res := a.do("POST", "/b/"+bin.ID, "", nil, zoom); !strings.Contains(string(res.body), `"encryptedToken":"`) {
+	zh, _, err := signature.Sign("zoom", signature.Params{"secret": "zs"}, signature.Input{Method: "POST", Body: []byte(zoom), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := a.do("POST", "/b/"+bin.ID, "", zh, zoom); !strings.Contains(string(res.body), `"encryptedToken":"`) {
 		t.Errorf("zoom: %d %s", res.StatusCode, res.body)
+	}
+	// Unsigned, it is refused: Zoom signs its validation requests.
+	if res := a.do("POST", "/b/"+bin.ID, "", nil, zoom); res.StatusCode != 403 {
+		t.Errorf("unsigned zoom validation: %d %s", res.StatusCode, res.body)
+	}
+	if got := a.lastRequest(bin); got.Answered == nil || *got.Answered != (storage.Answered{Status: 403, Handshake: "zoom"}) {
+		t.Errorf("refused zoom stored as %+v", got.Answered)
 	}
 
 	// Turned off, without a provider: persists and stops the answers.
