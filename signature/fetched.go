@@ -609,3 +609,25 @@ func plaidScheme() *scheme {
 	}
 	return s
 }
+
+// checkPasted rejects pasted certificates and key sets that cannot be used,
+// when the settings are saved rather than on every capture.
+func checkPasted(p Params) error {
+	for _, name := range []string{"certificate", "root_certificate"} {
+		if v := strings.TrimSpace(p[name]); v != "" {
+			if _, err := parseCertPEM(v); err != nil {
+				return fmt.Errorf("%w: %s: %w", ErrInvalidParams, name, err)
+			}
+		}
+	}
+	if v := strings.TrimSpace(p["jwks"]); v != "" {
+		keys, err := parseJWKS(v)
+		if err == nil {
+			_, err = keys[0].public()
+		}
+		if err != nil {
+			return fmt.Errorf("%w: jwks: %w", ErrInvalidParams, err)
+		}
+	}
+	return nil
+}

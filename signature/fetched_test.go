@@ -205,3 +205,24 @@ func TestGooglePubSubClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestPastedKeysChecked: a pasted certificate or key set that cannot be used
+// is refused when saved, with the parameter named.
+func TestPastedKeysChecked(t *testing.T) {
+	for _, c := range []struct {
+		provider string
+		p        Params
+		name     string
+	}{
+		{"paypal", Params{"webhook_id": "W", "certificate": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----"}, "certificate"},
+		{"aws-sns", Params{"certificate": "not a cert"}, "certificate"},
+		{"google-pubsub", Params{"jwks": `{"keys":[]}`}, "jwks"},
+		{"plaid", Params{"jwks": `{"key":{"kty":"EC","crv":"P-384"}}`}, "jwks"},
+		{"apple-app-store", Params{"root_certificate": "x"}, "root_certificate"},
+	} {
+		_, err := Verify(c.provider, c.p, Input{Now: time.Now()})
+		if err == nil || !strings.Contains(err.Error(), c.name) {
+			t.Errorf("%s %s: %v", c.provider, c.name, err)
+		}
+	}
+}

@@ -250,6 +250,9 @@ func Verify(provider string, p Params, in Input) (Verdict, error) {
 		in.Header = http.Header{}
 	}
 	if s.custom != nil {
+		if err := checkPasted(p); err != nil {
+			return Verdict{}, err
+		}
 		return s.custom(in, p)
 	}
 	secrets := splitSecrets(p["secret"])

@@ -103,6 +103,15 @@ func TestHandshakeInInspector(t *testing.T) {
 	if form.Find(`input[name="handshakes"][checked]`).Length() != 1 || form.Find(`input[name="reject_invalid"]`).Length() != 1 {
 		t.Error("settings lack the handshakes / reject_invalid switches")
 	}
+	// The new providers are in the picker, a PEM or key set pastes into a textarea.
+	for _, id := range []string{"meta", "paypal", "aws-sns", "google-pubsub", "apple-app-store", "adyen", "telegram", "xero", "clerk", "telnyx"} {
+		if form.Find(`option[value="`+id+`"]`).Length() != 1 {
+			t.Errorf("picker lacks %s", id)
+		}
+	}
+	if form.Find(`fieldset[data-provider="paypal"] textarea[name="certificate"]`).Length() != 1 || form.Find(`fieldset[data-provider="google-pubsub"] textarea[name="jwks"]`).Length() != 1 {
+		t.Error("certificate / jwks are not multi-line inputs")
+	}
 }
 
 // TestHandshakeSettings: handshakes can be turned off (and that persists),

@@ -290,7 +290,7 @@ var providerViews = sync.OnceValue(func() []views.Provider {
 			v.Params = append(v.Params, views.ProviderParam{
 				Name: prm.Name, Description: prm.Description, Required: prm.Required,
 				Secret:    pageSecret(prm.Name),
-				Multiline: prm.Name == "secret" || prm.Name == "private_key",
+				Multiline: multilineParam(prm.Name),
 			})
 		}
 		out = append(out, v)
@@ -447,4 +447,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sr streamRequest
 		return s.db.RequestsAfter(ctx, bin.ID, after, limit)
 	}
 	s.hub.live.serve(w, r, sr)
+}
+
+// multilineParam: values pasted over several lines (secrets during a
+// rotation, PEM certificates and keys, JSON key sets).
+func multilineParam(name string) bool {
+	switch name {
+	case "secret", "private_key", "certificate", "certificate_chain", "root_certificate", "jwks":
+		return true
+	}
+	return false
 }
