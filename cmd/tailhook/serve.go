@@ -27,6 +27,8 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	hub := web.NewHub(log)
 	db, err := storage.Open(ctx, c.DB, storage.Options{
 		MaxRequests:  c.MaxRequests,
+		MaxStorage:   c.MaxStorage,
+		KeepFree:     keepFree(c.MaxStorage),
 		Retention:    c.Retention,
 		AfterCapture: hub.Publish,
 		Log:          log,
@@ -76,7 +78,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	hs.RegisterOnShutdown(srv.Close)
 
 	log.Info("tailhook listening", "url", displayURL(ln.Addr().String(), c.BaseURL), "addr", ln.Addr().String(),
-		"db", c.DB, "version", version, "max_body", formatBytes(c.MaxBody))
+		"db", c.DB, "version", version, "max_body", formatBytes(c.MaxBody), "max_storage", storageBudget(db))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
@@ -151,4 +153,21 @@ func withPprof(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// keepFree is the share of the database's file system left free when
+// --max-storage is not given (the contract's default).
+func keepFree(maxStorage int64) float64 {
+	if maxStorage > 0 {
+		return 0
+	}
+	return 0.10
+}
+
+// storageBudget describes the database's budget for the start-up log line.
+func storageBudget(db *storage.DB) string {
+	if _, budget := db.Space(); budget > 0 {
+		return formatBytes(budget)
+	}
+	return "none"
 }
