@@ -274,6 +274,10 @@ func TestStorageFull(t *testing.T) {
 func TestOpenConvertsAutoVacuum(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	db := mustOpenPath(t, path, Options{})
+	var mode int
+	if err := db.r.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil || mode != 2 {
+		t.Errorf("new file: auto_vacuum = %d, %v; want 2 (incremental)", mode, err)
+	}
 	bin := mustCreateBin(t, db, "kept", "")
 	captureMany(t, db, bin.ID, 50)
 	if err := db.Close(); err != nil {
@@ -289,7 +293,6 @@ func TestOpenConvertsAutoVacuum(t *testing.T) {
 			t.Fatal(q, err)
 		}
 	}
-	var mode int
 	raw.QueryRow("PRAGMA auto_vacuum").Scan(&mode)
 	raw.Close()
 	if mode != 0 {

@@ -166,8 +166,14 @@ func keepFree(maxStorage int64) float64 {
 
 // storageBudget describes the database's budget for the start-up log line.
 func storageBudget(db *storage.DB) string {
-	if _, budget := db.Space(); budget > 0 {
-		return formatBytes(budget)
+	_, budget := db.Space()
+	switch {
+	case budget <= 0:
+		return "none"
+	case budget%(1<<20) == 0:
+		return formatBytes(budget) // as given
+	case budget >= 1<<30:
+		return fmt.Sprintf("%.1fGiB", float64(budget)/(1<<30))
 	}
-	return "none"
+	return fmt.Sprintf("%.1fMiB", float64(budget)/(1<<20))
 }
