@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -135,4 +140,132 @@ func TestMaxStorage507(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestCapAcrossSIGKILL kills the real binary with SIGKILL while captures
+// pour into a capped bin, so that deletes over the cap are in flight in
+// every batch. After a restart on the same file: the file is sound, the bin
+// keeps at most its cap, the newest by seq, and every acknowledged capture
+// in that window is there with its body.
+func TestCapAcrossSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	const limit = 50
+	dbPath := filepath.Join(t.TempDir(), "capped.db")
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cmd := startBinary(t, "serve", "--addr", addr, "--db", dbPath, "--rate-limit", "0", "--max-requests", strconv.Itoa(limit))
+	waitHealthy(t, base)
+	bin := createBin(t, base)
+	var (
+		mu    sync.Mutex
+		acked = map[int64]string{} // seq → body
+		wg    sync.WaitGroup
+		stop  = make(chan struct{})
+	)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	for g := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body := fmt.Sprintf(`{"g":%d,"i":%d}`, g, i)
+				res, err := client.Post(base+"/b/"+bin.ID+"/load", "application/json", strings.NewReader(body))
+				if err != nil {
+					return // the server is gone
+				}
+				var ack struct{ ID string }
+				err = json.NewDecoder(res.Body).Decode(&ack)
+				res.Body.Close()
+				if res.StatusCode == 200 && err == nil {
+					seq, _ := strconv.ParseInt(strings.TrimPrefix(ack.ID, "req_"), 10, 64)
+					mu.Lock()
+					acked[seq] = body
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for {
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 20*limit {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	close(stop)
+	wg.Wait()
+
+	raw, err := sql.Open("sqlite", "file:"+dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var check string
+	if err := raw.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check after SIGKILL: %q, %v", check, err)
+	}
+	raw.Close()
+
+	addr2 := freeAddr(t)
+	base2 := "http://" + addr2
+	startBinary(t, "serve", "--addr", addr2, "--db", dbPath, "--max-requests", strconv.Itoa(limit))
+	waitHealthy(t, base2)
+	get := func(path string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base2+"/api/bins/"+bin.ID+path, nil)
+		req.Header.Set("Authorization", "Bearer "+bin.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return b
+	}
+	var page struct {
+		Requests []struct {
+			Seq int64 `json:"seq"`
+		} `json:"requests"`
+	}
+	if err := json.Unmarshal(get("/requests?limit=500"), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Requests) == 0 || len(page.Requests) > limit {
+		t.Fatalf("bin keeps %d requests after SIGKILL, cap %d", len(page.Requests), limit)
+	}
+	newest := page.Requests[0].Seq
+	kept := map[int64]bool{}
+	for _, r := range page.Requests {
+		if r.Seq <= newest-limit {
+			t.Errorf("seq %d kept, older than the cap allows (newest %d)", r.Seq, newest)
+		}
+		kept[r.Seq] = true
+	}
+	checked := 0
+	for seq, body := range acked {
+		if seq <= newest-limit {
+			continue // pushed out by the cap
+		}
+		if !kept[seq] {
+			t.Errorf("acknowledged capture req_%d (%s) is missing after SIGKILL", seq, body)
+			continue
+		}
+		if checked < 10 {
+			checked++
+			if got := string(get("/requests/req_" + strconv.FormatInt(seq, 10) + "/body")); got != body {
+				t.Errorf("req_%d body = %q, want %q", seq, got, body)
+			}
+		}
+	}
+	t.Logf("%d acknowledged, newest stored seq %d, %d kept", len(acked), newest, len(page.Requests))
 }
