@@ -162,6 +162,12 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		r.Body = []byte{}
 	}
 	body := r.Body
+	if db.overBudget() {
+		return Captured{}, fmt.Errorf("capture to bin %s: %w", r.BinID, ErrStorageFull)
+	}
+	// What this capture adds to the bytes in use until the writer measures
+	// again: its row, roughly.
+	grows := int64(len(body) + len(headers) + len(verdict) + len(r.Path) + len(r.Query) + 128)
 	var out Captured
 	o := &op{atomic: c.DeliverTo == "", fn: func(t *wtx) error {
 		if r.ReceivedAt.IsZero() {
@@ -213,6 +219,7 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		return nil
 	}, after: func() {
 		db.stats.Captures.Add(1)
+		db.space.grown.Add(grows)
 		if db.opts.AfterCapture != nil {
 			db.opts.AfterCapture(r)
 		}

@@ -135,10 +135,15 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 }
 
 // captureFail answers a capture that could not be stored: 404 for a bin
-// that does not (or no longer) exist, 500 for anything else.
+// that does not (or no longer) exist, 507 while the database is at
+// --max-storage, 500 for anything else.
 func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID string, err error) {
 	if errors.Is(err, storage.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
+		return
+	}
+	if errors.Is(err, storage.ErrStorageFull) {
+		writeError(w, http.StatusInsufficientStorage, "the server's storage is full (--max-storage); not stored, retry later")
 		return
 	}
 	s.serverError(w, r, err)
