@@ -88,7 +88,7 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Resign {
-		if bin.Signature == nil {
+		if bin.Signature == nil || bin.Signature.Provider == "" {
 			s.apiFail(w, r, badRequest("resign needs a signature provider and secret set on the bin"))
 			return
 		}

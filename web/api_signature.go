@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,12 +19,18 @@ func (s *Server) signatureRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/bins/{bin}/signature", s.handleSignatureDelete)
 	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/verify", s.handleVerify)
 	mux.HandleFunc("POST /api/bins/{bin}/samples", s.handleSample)
+	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/sns-confirm", s.handleSNSConfirm)
 }
 
 // verify checks a capture with a provider's scheme. It never fails: unusable
 // settings become an invalid verdict that says why.
-func (s *Server) verify(provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
-	v, err := signature.Verify(provider, params, signatureInput(req, base))
+func (s *Server) verify(ctx context.Context, provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
+	in := signatureInput(req, base)
+	params, err := s.withKey(ctx, provider, params, in)
+	if err != nil {
+		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
+	}
+	v, err := signature.Verify(provider, params, in)
 	if err != nil {
 		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
 	}
@@ -106,6 +113,40 @@ func checkProvider(provider string, params map[string]string) error {
 	return nil
 }
 
+// signatureConfig splits the bin-level switches (handshakes, reject_invalid)
+// from the provider's parameters. A body with only the switches (no
+// provider) sets them alone: handshakes work without a provider.
+func signatureConfig(provider string, params map[string]string) (*storage.SignatureConfig, error) {
+	cfg := &storage.SignatureConfig{Provider: provider}
+	for _, k := range []string{"handshakes", "reject_invalid"} {
+		v, ok := params[k]
+		if !ok {
+			continue
+		}
+		delete(params, k)
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("%q must be true or false", k))
+		}
+		if k == "handshakes" {
+			cfg.Handshakes = &b
+		} else {
+			cfg.RejectInvalid = &b
+		}
+	}
+	if provider == "" && len(params) == 0 && (cfg.Handshakes != nil || cfg.RejectInvalid != nil) {
+		if cfg.RejectInvalid != nil && *cfg.RejectInvalid {
+			return nil, badRequest(`"reject_invalid" needs a "provider": without one there is no verdict`)
+		}
+		return cfg, nil
+	}
+	if err := checkProvider(provider, params); err != nil {
+		return nil, err
+	}
+	cfg.Params = params
+	return cfg, nil
+}
+
 func (s *Server) handleSignaturePut(w http.ResponseWriter, r *http.Request) {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
@@ -113,15 +154,16 @@ func (s *Server) handleSignaturePut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	provider, params, err := decodeProviderParams(w, r)
+	var cfg *storage.SignatureConfig
 	if err == nil {
 		keepSavedSecrets(bin, provider, params) // signature_keep.go
-		err = checkProvider(provider, params)
+		cfg, err = signatureConfig(provider, params)
 	}
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	bin, err = s.db.SetSignature(r.Context(), bin.ID, &storage.SignatureConfig{Provider: provider, Params: params})
+	bin, err = s.db.SetSignature(r.Context(), bin.ID, cfg)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -158,7 +200,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if provider == "" {
-		if bin.Signature == nil {
+		if bin.Signature == nil || bin.Signature.Provider == "" {
 			s.apiFail(w, r, badRequest(`no "provider" given and the bin has no signature check set`))
 			return
 		}
@@ -175,7 +217,12 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept, so its signature cannot be checked"})
 		return
 	}
-	v, err := signature.Verify(provider, params, signatureInput(req, s.captureBase(r)))
+	in := signatureInput(req, s.captureBase(r))
+	if params, err = s.withKey(r.Context(), provider, params, in); err != nil {
+		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error()})
+		return
+	}
+	v, err := signature.Verify(provider, params, in)
 	if err != nil {
 		s.apiFail(w, r, badRequest(err.Error()))
 		return

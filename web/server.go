@@ -64,9 +64,12 @@ type Server struct {
 	session  *sessionStore
 
 	forwarder *forward.Client
-	deliverer *deliverer
-	fwd       forwardListeners // forwarding history changes, for live badges
-	metrics   *Metrics         // GET /metrics (metrics.go)
+	keys      *keyCache // provider certificates and key sets
+	// snsConfirm follows an SNS SubscribeURL (replaced in tests).
+	snsConfirm func(ctx context.Context, url string) (int, []byte, error)
+	deliverer  *deliverer
+	fwd        forwardListeners // forwarding history changes, for live badges
+	metrics    *Metrics         // GET /metrics (metrics.go)
 
 	baseCtx context.Context // cancelled on Close: ends streams and long polls
 	cancel  context.CancelFunc
@@ -100,6 +103,8 @@ func New(ctx context.Context, cfg Config, db *storage.DB, hub *Hub, log *slog.Lo
 		AllowPrivate:   cfg.AllowPrivateForwarding,
 	})
 	s.deliverer = newDeliverer(db, s.forwarder, log, s.fwd.publish)
+	s.keys = newKeyCache()
+	s.snsConfirm = newSNSConfirm()
 	s.handler = s.routes()
 	s.wg.Add(3)
 	go func() {
