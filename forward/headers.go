@@ -49,7 +49,10 @@ func StripHopByHop(h http.Header) http.Header {
 		if hopByHop[ck] || drop[ck] || strings.HasPrefix(ck, "Proxy-") {
 			continue
 		}
-		out[ck] = append(out[ck], vs...)
+		// The name keeps its spelling: a header captured as
+		// "x-github-event" is sent on as such (net/http writes map keys as
+		// they are). Canonical input stays canonical.
+		out[k] = append(out[k], vs...)
 	}
 	return out
 }

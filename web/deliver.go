@@ -130,7 +130,7 @@ func (d *deliverer) deliver(ctx context.Context, job storage.Delivery) {
 		return
 	}
 	attempt := job.Attempts + 1
-	res := d.client.Do(ctx, forward.Request{Method: req.Method, URL: job.URL, Header: req.Header, Body: req.Body})
+	res := d.client.Do(ctx, forward.Request{Method: req.Method, URL: job.URL, Header: spelledHeader(req), Body: req.Body})
 	if ctx.Err() != nil {
 		return // shutting down: the job stays pending and runs after restart
 	}

@@ -75,3 +75,17 @@ func rawBase64(s string) string {
 	}
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
+
+// spelledHeader is the request's header with each name spelled as the
+// sender spelled it, for auto-forward: net/http writes map keys as they
+// are (though sorted: no net/http client keeps a wire order).
+func spelledHeader(r *storage.Request) http.Header {
+	if r.HeaderList == nil {
+		return r.Header
+	}
+	h := make(http.Header, len(r.HeaderList))
+	for _, l := range r.HeaderList {
+		h[l.Name] = append(h[l.Name], l.Value)
+	}
+	return h
+}

@@ -6,11 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/tailhook-dev/tailhook/rawhead"
 	"time"
 )
 
@@ -113,5 +115,53 @@ func TestDetailShowsWireOrder(t *testing.T) {
 	doc.Find("#headers-table th").Each(func(_ int, s *goquery.Selection) { names = append(names, s.Text()) })
 	if got := strings.Join(names, " "); got != "Host Zeta x-github-event Alpha Content-Length" {
 		t.Errorf("headers in the details: %s", got)
+	}
+}
+
+// TestAutoForwardKeepsSpelling: auto-forward sends each header name as the
+// sender spelled it.
+func TestAutoForwardKeepsSpelling(t *testing.T) {
+	a := newTestApp(t)
+	bin := a.newBin()
+	got := make(chan []rawhead.Field, 1)
+	tg := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- rawhead.Take(r.Context(), r.Method, r.RequestURI)
+	}))
+	tg.Listener = rawhead.Listen(tg.Listener)
+	tg.Config.ConnContext = rawhead.ConnContext
+	tg.Start()
+	defer tg.Close()
+	if res := a.do("PUT", "/api/bins/"+bin.ID+"/forwarding", bin.Token, nil, `{"url":"`+tg.URL+`","enabled":true}`); res.StatusCode != 200 {
+		t.Fatalf("PUT forwarding: %d %s", res.StatusCode, res.body)
+	}
+	conn, err := net.Dial("tcp", a.ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /b/"+bin.ID+"/hook HTTP/1.1\r\nHost: h\r\nx-github-event: push\r\nuser-agent: GitHub-Hookshot/1\r\nContent-Length: 2\r\nconnection: keep-alive\r\n\r\n{}")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var fields []rawhead.Field
+	select {
+	case fields = <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery")
+	}
+	var lines []string
+	for _, f := range fields {
+		lines = append(lines, f.Name+": "+f.Value)
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{"x-github-event: push", "user-agent: GitHub-Hookshot/1"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("delivered without %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "X-Github-Event") || strings.Contains(all, "Go-http-client") || strings.Contains(strings.ToLower(all), "connection: keep-alive") {
+		t.Errorf("delivered headers:\n%s", all)
 	}
 }
