@@ -73,6 +73,12 @@ type Capture struct {
 	// DeliverTo, when set, queues an auto-forward job to this URL in the same
 	// transaction, so that a crash cannot lose it.
 	DeliverTo string
+	// Durable, when set, is called with the stored request once it is
+	// durable (committed and fsynced): on the syncer goroutine, in commit
+	// (and so per-bin seq) order, before Capture returns. It must not block
+	// and must not write to the database: the write path waits for it. The
+	// web server publishes its live event here.
+	Durable func(*Request)
 }
 
 // Captured is the outcome of a stored capture.
@@ -92,7 +98,7 @@ type Captured struct {
 //
 // Capture assigns c.Request's ID and Seq, sets ReceivedAt to what is stored
 // (UTC, microseconds; the commit's clock when zero) and drops the body of a
-// truncated capture, so that the Request handed to AfterCapture and returned
+// truncated capture, so that the Request handed to c.Durable and returned
 // here is exactly what a later read gives back.
 func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 	r := c.Request
@@ -163,8 +169,8 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		return nil
 	}, after: func() {
 		db.stats.Captures.Add(1)
-		if db.opts.AfterCapture != nil {
-			db.opts.AfterCapture(r)
+		if c.Durable != nil {
+			c.Durable(r)
 		}
 	}}
 	err = db.submit(ctx, o)
@@ -426,45 +432,6 @@ func (db *DB) ListRequests(ctx context.Context, binID string, o ListOptions) ([]
 		reqs = reqs[:limit]
 	}
 	return reqs, more, nil
-}
-
-// matchSQL is the search predicate. SQLite's lower() folds ASCII only, which
-// covers header names, methods and the usual JSON keys; see the README. The
-// needle is folded the same way (foldASCII), or a query with a non-ASCII
-// capital could never match, not even its exact text.
-const matchSQL = `(instr(lower(method || ' ' || path || '?' || query), ?) > 0
-	OR instr(lower(headers), ?) > 0
-	OR instr(lower(CAST(body AS TEXT)), ?) > 0)`
-
-func matchArgs(q string) []any {
-	l := foldASCII(q)
-	// Headers are stored as JSON, so match the JSON-escaped form of the needle.
-	j, _ := json.Marshal(l)
-	hj := strings.TrimSuffix(strings.TrimPrefix(string(j), `"`), `"`)
-	return []any{l, hj, l}
-}
-
-// Matches reports whether r matches the search query q, by the same rule as
-// ListOptions.Query; it lets live filters agree with stored searches.
-func (r *Request) Matches(q string) bool {
-	if q == "" {
-		return true
-	}
-	l := foldASCII(q)
-	if strings.Contains(foldASCII(r.Method+" "+r.Path+"?"+r.Query), l) {
-		return true
-	}
-	for name, vs := range r.Header {
-		if strings.Contains(foldASCII(name), l) {
-			return true
-		}
-		for _, v := range vs {
-			if strings.Contains(foldASCII(v), l) {
-				return true
-			}
-		}
-	}
-	return strings.Contains(foldASCII(string(r.Body)), l)
 }
 
 // foldASCII lower-cases ASCII letters only and leaves every other byte as it

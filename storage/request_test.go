@@ -70,7 +70,7 @@ func TestCaptureAssignsSeqPerBin(t *testing.T) {
 
 func TestCaptureStoresEveryFieldByteExact(t *testing.T) {
 	var live []*Request
-	db := mustOpenDB(t, Options{AfterCapture: func(r *Request) { live = append(live, r) }})
+	db := mustOpenDB(t, Options{})
 	ctx := context.Background()
 	bin := mustCreateBin(t, db, "", "")
 
@@ -134,12 +134,15 @@ func TestCaptureStoresEveryFieldByteExact(t *testing.T) {
 			}
 			want.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
 
-			c := mustCapture(t, db, r)
+			c, err := db.Capture(ctx, Capture{Request: r, Durable: func(r *Request) { live = append(live, r) }})
+			if err != nil {
+				t.Fatal(err)
+			}
 			want.Seq, want.ID = c.Request.Seq, c.Request.ID
 
 			checkSameRequest(t, "returned by Capture", c.Request, &want, true)
 			if last := live[len(live)-1]; last != c.Request {
-				t.Errorf("AfterCapture got a different request")
+				t.Errorf("Durable got a different request")
 			}
 			got, err := db.Request(ctx, bin.ID, c.Request.Seq)
 			if err != nil {
@@ -165,13 +168,16 @@ func TestCaptureStoresEveryFieldByteExact(t *testing.T) {
 
 func TestCaptureTruncated(t *testing.T) {
 	var live *Request
-	db := mustOpenDB(t, Options{AfterCapture: func(r *Request) { live = r }})
+	db := mustOpenDB(t, Options{})
 	bin := mustCreateBin(t, db, "", "")
 	r := newRequest(bin.ID)
 	r.Truncated = true
 	r.Size = 50 << 20
 	r.Body = []byte("the first bytes before the cut")
-	c := mustCapture(t, db, r)
+	c, err := db.Capture(context.Background(), Capture{Request: r, Durable: func(r *Request) { live = r }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(live.Body) != 0 || len(c.Request.Body) != 0 {
 		t.Errorf("a truncated capture kept %d body bytes for its live event", len(live.Body))
 	}

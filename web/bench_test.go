@@ -86,7 +86,7 @@ func BenchmarkRenderRow(b *testing.B) {
 	r := benchStoredRequest()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := renderEvent(streamKey{kind: pageStream, bin: r.BinID}, r); err != nil {
+		if _, err := renderCapture(streamRequest{kind: pageStream, bin: storage.Bin{ID: r.BinID}}, r); err != nil {
 			b.Fatal(err)
 		}
 	}

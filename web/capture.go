@@ -120,10 +120,9 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 // that does not (or no longer) exist, 500 for anything else.
 func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID string, err error) {
 	if errors.Is(err, storage.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
-		return
+		err = notFound("no bin with id " + strconv.Quote(binID))
 	}
-	s.serverError(w, r, err)
+	s.fail(w, r, err)
 }
 
 // store checks the request's signature, queues its auto-forward and stores
@@ -133,7 +132,11 @@ func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Reque
 	if bin.Signature != nil && !req.Truncated {
 		req.Verdict = s.verify(bin.Signature.Provider, bin.Signature.Params, req, base)
 	}
-	c := storage.Capture{Request: req}
+	// Published once durable, from the database's syncer goroutine and in
+	// seq order, before the sender hears back (hub.go).
+	c := storage.Capture{Request: req, Durable: func(r *storage.Request) {
+		s.hub.Publish(Event{Kind: Captured, Bin: r.BinID, Seq: r.Seq, Request: r})
+	}}
 	// A truncated capture has no body to deliver.
 	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" && !req.Truncated {
 		c.DeliverTo = s.deliveryURL(bin.Forwarding.URL, req.Path, req.Query)

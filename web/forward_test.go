@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,15 +62,8 @@ func (tg *target) received() []*receivedReq {
 
 func (tg *target) waitFor(t *testing.T, n int, within time.Duration) []*receivedReq {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if got := tg.received(); len(got) >= n {
-			return got
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("target got %d requests, want %d", len(tg.received()), n)
-	return nil
+	eventually(t, within, strconv.Itoa(n)+" requests at the target", func() bool { return len(tg.received()) >= n })
+	return tg.received()
 }
 
 func TestManualForward(t *testing.T) {

@@ -237,10 +237,10 @@ func TestDeliveryBadges(t *testing.T) {
 	}
 	id := a.sendCapture(binID, "POST", "/a", nil, "x")
 	tg.waitFor(t, 1, 5*time.Second)
-	waitFor(t, func() bool {
+	eventually(t, 5*time.Second, "delivered badge", func() bool {
 		doc, _ := a.page(owner, "/bins/"+binID, http.StatusOK)
 		return doc.Find(`[data-request-id="`+id+`"] .dlv[data-delivery="delivered"]`).Length() == 1
-	}, "delivered badge")
+	})
 	doc, _ := a.page(owner, "/bins/"+binID+"/requests/"+id, http.StatusOK)
 	sec := doc.Find("#delivery-" + id)
 	if sec.Find(`[data-delivery-action$="/delivery/retry"]`).Length() != 0 || sec.Find(`[data-delivery-action$="/delivery/cancel"]`).Length() != 0 {

@@ -24,12 +24,10 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hub := web.NewHub(log)
 	db, err := storage.Open(ctx, c.DB, storage.Options{
-		MaxRequests:  c.MaxRequests,
-		Retention:    c.Retention,
-		AfterCapture: hub.Publish,
-		Log:          log,
+		MaxRequests: c.MaxRequests,
+		Retention:   c.Retention,
+		Log:         log,
 	})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -50,7 +48,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		ForwardConnectTimeout:  c.ForwardConnectTimeout,
 		ForwardTimeout:         c.ForwardTimeout,
 		Version:                version,
-	}, db, hub, log)
+	}, db, log)
 	if err != nil {
 		ln.Close()
 		db.Close()
