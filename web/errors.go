@@ -69,12 +69,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = ae.status, ae.msg
 	case errors.Is(err, storage.ErrNotFound):
 		status, msg = http.StatusNotFound, "not found"
-	}
-	path := r.URL.Path
-	if strings.HasPrefix(path, "/s/") {
-		path = "/s/…" // the link is the credential
-	}
-	if status >= 500 {
+	default:
+		path := r.URL.Path
+		if strings.HasPrefix(path, "/s/") {
+			path = "/s/…" // the link is the credential
+		}
 		s.log.Error("internal error", "method", r.Method, "path", path, "error", err)
 	}
 	_, _, _, capture := captureTarget(r)

@@ -31,6 +31,7 @@ type serveConfig struct {
 	Pprof                  bool
 	ForwardConnectTimeout  time.Duration
 	ForwardTimeout         time.Duration
+	ReadHeaderTimeout      time.Duration
 }
 
 // parseServe reads flags, each defaulting from its TAILHOOK_ variable: a
@@ -66,9 +67,10 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.StringVar(&c.SessionKey, "session-key", env("SESSION_KEY", ""), "`key` for the session cookie (env TAILHOOK_SESSION_KEY; default: generated once and kept in the database)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json (env TAILHOOK_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn or error (env TAILHOOK_LOG_LEVEL)")
-	var pprof, fwdConnect, fwdTotal string
+	var pprof, fwdConnect, fwdTotal, headerTimeout string
 	fs.StringVar(&fwdConnect, "forward-connect-timeout", env("FORWARD_CONNECT_TIMEOUT", "5s"), "how long forwarding waits to connect to a target (env TAILHOOK_FORWARD_CONNECT_TIMEOUT)")
 	fs.StringVar(&fwdTotal, "forward-timeout", env("FORWARD_TIMEOUT", "30s"), "how long one forwarding attempt may take in all (env TAILHOOK_FORWARD_TIMEOUT)")
+	fs.StringVar(&headerTimeout, "read-header-timeout", env("READ_HEADER_TIMEOUT", "10s"), "how long a client may take to send a request's headers before it is cut off (env TAILHOOK_READ_HEADER_TIMEOUT)")
 	fs.StringVar(&pprof, "pprof", env("PPROF", "false"), "serve /debug/pprof (env TAILHOOK_PPROF)")
 	boolFlags(fs, "allow-private-forwarding", "trust-proxy", "pprof")
 	if err := fs.Parse(args); err != nil {
@@ -114,6 +116,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if c.ForwardTimeout, err = time.ParseDuration(fwdTotal); err != nil || c.ForwardTimeout <= 0 {
 		return c, bad("forward-timeout", fwdTotal, "want a positive duration such as 30s")
+	}
+	if c.ReadHeaderTimeout, err = time.ParseDuration(headerTimeout); err != nil || c.ReadHeaderTimeout <= 0 {
+		return c, bad("read-header-timeout", headerTimeout, "want a positive duration such as 10s")
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, bad("addr", c.Addr, "want host:port, such as 127.0.0.1:8080 or :8080")

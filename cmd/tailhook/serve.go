@@ -60,8 +60,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	}
 	hs := &http.Server{
 		Handler: handler,
-		// A sender that trickles its headers is cut off; the contract says 10 s.
-		ReadHeaderTimeout: 10 * time.Second,
+		// A sender that trickles its headers is cut off; the contract says
+		// 10 s, the default of --read-header-timeout.
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		MaxHeaderBytes:    1 << 20,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: it is an absolute deadline that would kill event
