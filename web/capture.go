@@ -62,7 +62,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok, retry := s.limits.allow(bin.ID); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later")
+		s.fail(w, r, &apiError{http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later"})
 		return
 	}
 
