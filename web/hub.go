@@ -84,10 +84,14 @@ func NewHub() *Hub {
 
 // Publish hands ev to every subscription of its bin without waiting on any.
 func (h *Hub) Publish(ev Event) {
-	ev.memo = &memo{}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for s := range h.subs[ev.Bin] {
+	subs := h.subs[ev.Bin]
+	if len(subs) == 0 {
+		return // the common case of a capture: nobody watches its bin
+	}
+	ev.memo = &memo{}
+	for s := range subs {
 		s.offer(ev)
 	}
 }

@@ -60,8 +60,9 @@ const (
 	reconnectMS = 1500
 )
 
-// recheckEvery is how often a shared stream checks that its link is still
-// valid (it may expire); revoking it ends the stream at once anyway.
+// recheckEvery is how often a stream checks its credential without an
+// event saying it changed: what sends no event (retention deleting a bin, a
+// share link expiring by the database's clock) still ends it.
 var recheckEvery = 15 * time.Second
 
 // streamRequest is an authorised request for a bin's stream.
@@ -103,19 +104,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sr streamRequest
 	out := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.liveWriteTimeout}
 	out.field("retry", strconv.Itoa(reconnectMS))
 	out.end()
+	// The credential was checked before the subscription began: check
+	// once more, so that a change in between is not missed.
+	if !s.stillValid(ctx, out, sr) {
+		return nil
+	}
 
 	tick := time.NewTicker(s.heartbeat)
 	defer tick.Stop()
-	var expire, recheck <-chan time.Time
+	recheck := time.NewTicker(recheckEvery)
+	defer recheck.Stop()
+	var expire <-chan time.Time
 	if !sr.until.IsZero() {
 		t := time.NewTimer(time.Until(sr.until))
 		defer t.Stop()
 		expire = t.C
-	}
-	if sr.kind == sharedStream {
-		t := time.NewTicker(recheckEvery)
-		defer t.Stop()
-		recheck = t.C
 	}
 	sent := after // the newest id the client has
 	for {
@@ -158,8 +161,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sr streamRequest
 			return nil
 		case <-expire:
 			return nil
-		case <-recheck:
-			if sr.authorize(ctx) != nil {
+		case <-recheck.C:
+			if !s.stillValid(ctx, out, sr) {
 				return nil
 			}
 		case <-tick.C:
@@ -219,9 +222,23 @@ func (s *Server) writeEvent(ctx context.Context, out *sseWriter, sr streamReques
 	case ShareRevoked:
 		return ev.Share != sr.share
 	case CredentialChanged:
-		return sr.authorize(ctx) == nil
+		return s.stillValid(ctx, out, sr)
 	}
 	return true
+}
+
+// stillValid checks the stream's credential again. When it no longer works
+// the stream ends, after a "deleted" event if the bin is gone.
+func (s *Server) stillValid(ctx context.Context, out *sseWriter, sr streamRequest) bool {
+	err := sr.authorize(ctx)
+	if err == nil || ctx.Err() != nil {
+		return err == nil
+	}
+	if _, err := s.db.Bin(ctx, sr.bin.ID); errors.Is(err, storage.ErrNotFound) {
+		s.writeEvent(ctx, out, sr, Event{Kind: BinDeleted, Bin: sr.bin.ID})
+	}
+	out.flush()
+	return false
 }
 
 // streamEnded logs why a subscription ended, when that is worth a line.
