@@ -98,10 +98,10 @@ func (s *Server) handleWait(w http.ResponseWriter, r *http.Request) error {
 	if p.hasAfter {
 		after = p.after
 	}
-	sub := s.hub.Subscribe(bin.ID, after, p.filter, s.db.Backlog)
-	defer sub.Close()
 	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
 	defer cancel()
+	sub := s.hub.Subscribe(ctx, bin.ID, after, p.filter)
+	defer sub.Close()
 	// A long poll outlives the server's usual write timeout.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(p.timeout + 10*time.Second))
 	for {

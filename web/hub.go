@@ -70,6 +70,8 @@ var errClosed = errors.New("server shutting down")
 // Hub fans events out to subscriptions, by bin. Publish never blocks: it
 // runs on the database's write path.
 type Hub struct {
+	load backlogFunc // where subscriptions read what they missed
+
 	mu     sync.RWMutex
 	subs   map[string]map[*Subscription]struct{}
 	closed bool
@@ -77,9 +79,10 @@ type Hub struct {
 	cutoffs atomic.Int64 // subscribers that fell behind, for metrics
 }
 
-// NewHub returns a hub without subscribers.
-func NewHub() *Hub {
-	return &Hub{subs: map[string]map[*Subscription]struct{}{}}
+// NewHub returns a hub without subscribers whose subscriptions read stored
+// captures through load (storage.DB.Backlog).
+func NewHub(load backlogFunc) *Hub {
+	return &Hub{load: load, subs: map[string]map[*Subscription]struct{}{}}
 }
 
 // Publish hands ev to every subscription of its bin without waiting on any.
@@ -134,7 +137,7 @@ type Subscription struct {
 	h      *Hub
 	bin    string
 	filter storage.Filter
-	load   backlogFunc
+	stop   func() bool // of the AfterFunc that closes it with its ctx
 
 	mu      sync.Mutex
 	queue   []Event
@@ -155,11 +158,11 @@ type Subscription struct {
 // backlogFunc reads what a subscription missed: storage.DB.Backlog.
 type backlogFunc func(ctx context.Context, binID string, after int64, f storage.Filter, limit int) ([]*storage.Request, int64, error)
 
-// Subscribe starts a subscription of bin after seq after, reading stored
-// captures through load. It registers before anything is read, so nothing
-// committed later is missed. Call Close when done.
-func (h *Hub) Subscribe(bin string, after int64, f storage.Filter, load backlogFunc) *Subscription {
-	s := &Subscription{h: h, bin: bin, filter: f, load: load, last: after, catchUp: true, wake: make(chan struct{}, 1)}
+// Subscribe starts a subscription of bin's captures after seq after that
+// pass f, and of its other events, until ctx ends or Close. It registers
+// before anything is read, so nothing committed later is missed.
+func (h *Hub) Subscribe(ctx context.Context, bin string, after int64, f storage.Filter) *Subscription {
+	s := &Subscription{h: h, bin: bin, filter: f, last: after, catchUp: true, wake: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -170,11 +173,15 @@ func (h *Hub) Subscribe(bin string, after int64, f storage.Filter, load backlogF
 		h.subs[bin] = map[*Subscription]struct{}{}
 	}
 	h.subs[bin][s] = struct{}{}
+	s.stop = context.AfterFunc(ctx, s.Close)
 	return s
 }
 
-// Close unsubscribes.
+// Close unsubscribes; it is safe to call more than once.
 func (s *Subscription) Close() {
+	if s.stop != nil {
+		s.stop()
+	}
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
 	delete(s.h.subs[s.bin], s)
@@ -224,7 +231,8 @@ func (ev Event) size() int64 {
 // passed over by the filter. A client resumes after it.
 func (s *Subscription) Last() int64 { return s.last }
 
-// Pending reports whether Next has something without waiting.
+// Pending reports whether TryNext may have something (it may still find
+// only events it passes over): false means wait for Ready.
 func (s *Subscription) Pending() bool {
 	if len(s.backlog) > 0 || len(s.taken) > 0 || s.catchUp {
 		return true
@@ -271,7 +279,7 @@ func (s *Subscription) TryNext(ctx context.Context) (ev Event, ok bool, err erro
 		// return there did not pass the filter.
 		s.last = max(s.last, s.upTo)
 		if s.catchUp {
-			reqs, upTo, err := s.load(ctx, s.bin, s.last, s.filter, backlogPage)
+			reqs, upTo, err := s.h.load(ctx, s.bin, s.last, s.filter, backlogPage)
 			if err != nil {
 				return Event{}, false, fmt.Errorf("catch up: %w", err)
 			}

@@ -31,7 +31,7 @@ func TestSubscriptionFallsBehindAndResumes(t *testing.T) {
 	a := newTestApp(t)
 	b := a.newBin()
 	a.capture(b.ID, "", "{}")
-	sub := a.hub.Subscribe(b.ID, 0, storage.Filter{}, a.db.Backlog)
+	sub := a.hub.Subscribe(context.Background(), b.ID, 0, storage.Filter{})
 	defer sub.Close()
 	const n = subQueue + 40
 	for range n {
@@ -58,7 +58,7 @@ func TestSubscriptionFallsBehindAndResumes(t *testing.T) {
 func TestSubscriptionReadsContentOnGap(t *testing.T) {
 	a := newTestApp(t)
 	b := a.newBin()
-	sub := a.hub.Subscribe(b.ID, 0, storage.Filter{Query: "wanted"}, a.db.Backlog)
+	sub := a.hub.Subscribe(context.Background(), b.ID, 0, storage.Filter{Query: "wanted"})
 	defer sub.Close()
 	for _, path := range []string{"/other", "/wanted/2", "/other", "/wanted/4"} {
 		// Stored without this process's hub hearing of it.

@@ -93,7 +93,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sr streamRequest
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(s.baseCtx, cancel)()
-	sub := s.hub.Subscribe(sr.bin.ID, after, storage.Filter{Query: sr.q}, s.db.Backlog)
+	sub := s.hub.Subscribe(ctx, sr.bin.ID, after, storage.Filter{Query: sr.q})
 	defer sub.Close()
 
 	h := w.Header()

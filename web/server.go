@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg Config, db *storage.DB, log *slog.Logger) (*Se
 		cfg.MaxBody = 10 << 20
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, db: db, hub: NewHub(), log: log, limits: newLimiter(cfg.RateLimit),
+	s := &Server{cfg: cfg, db: db, hub: NewHub(db.Backlog), log: log, limits: newLimiter(cfg.RateLimit),
 		liveWriteTimeout: liveWriteTimeout, heartbeat: liveHeartbeat}
 	s.baseCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var err error
