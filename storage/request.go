@@ -475,23 +475,6 @@ func (db *DB) queryRequests(ctx context.Context, q string, withBody bool, args .
 	return reqs, rows.Err()
 }
 
-// RequestsAfter returns up to limit whole requests of a bin with seq > after,
-// oldest first: the backlog of a resuming live stream. A limit of 0 or less
-// means 100.
-func (db *DB) RequestsAfter(ctx context.Context, binID string, after int64, limit int) ([]*Request, error) {
-	if limit <= 0 {
-		// SQLite reads a negative LIMIT as "no limit": a whole bin of
-		// 10 MiB bodies would be read into memory at once.
-		limit = 100
-	}
-	reqs, err := db.queryRequests(ctx, `SELECT `+summaryColumns+`, body FROM requests
-		WHERE bin_id = ? AND seq > ? ORDER BY seq LIMIT ?`, true, binID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("requests after %d: %w", after, err)
-	}
-	return reqs, nil
-}
-
 // Request returns one whole request with its forwarding history, or ErrNotFound.
 func (db *DB) Request(ctx context.Context, binID string, seq int64) (*Request, error) {
 	// One read transaction, so the request, its history and its delivery

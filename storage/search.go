@@ -74,7 +74,8 @@ func (r *Request) Matches(q string) bool {
 	return strings.Contains(foldASCII(string(r.Body)), l)
 }
 
-// Filter selects requests for the wait API: every set field must match.
+// Filter selects requests for live subscriptions (the wait API's filters,
+// a page's search): every set field must match.
 type Filter struct {
 	Method     string // exact method, ASCII case-insensitive
 	PathPrefix string // the captured path starts with these bytes
@@ -82,7 +83,7 @@ type Filter struct {
 }
 
 // Matches reports whether r passes the filter, by the same rules as
-// FirstMatchAfter applies in SQL.
+// Backlog applies in SQL.
 func (f Filter) Matches(r *Request) bool {
 	if f.Method != "" && foldASCII(f.Method) != foldASCII(r.Method) {
 		return false
@@ -114,23 +115,6 @@ func (f Filter) sql() (string, []any) {
 		args = append(args, matchArgs(f.Query)...)
 	}
 	return q, args
-}
-
-// FirstMatchAfter returns the oldest whole request of a bin with seq > after
-// that passes f, with its forwarding history, or ErrNotFound if there is none
-// yet.
-func (db *DB) FirstMatchAfter(ctx context.Context, binID string, after int64, f Filter) (*Request, error) {
-	where, args := f.sql()
-	var seq int64
-	err := db.r.QueryRowContext(ctx, `SELECT seq FROM requests WHERE bin_id = ? AND seq > ?`+where+` ORDER BY seq LIMIT 1`,
-		append([]any{binID, after}, args...)...).Scan(&seq)
-	if isNoRows(err) {
-		return nil, fmt.Errorf("no match after %d: %w", after, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("first match after %d: %w", after, err)
-	}
-	return db.Request(ctx, binID, seq)
 }
 
 // ExportOptions select a page of whole requests for an export.
@@ -174,7 +158,9 @@ func (db *DB) ExportRequests(ctx context.Context, binID string, o ExportOptions)
 // means the bin is gone.
 func (db *DB) Backlog(ctx context.Context, binID string, after int64, f Filter, limit int) ([]*Request, int64, error) {
 	if limit <= 0 {
-		limit = 16
+		// SQLite reads a negative LIMIT as "no limit": a whole bin of
+		// 10 MiB bodies would be read into memory at once.
+		limit = 100
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {

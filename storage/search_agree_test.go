@@ -123,11 +123,11 @@ func checkSearchAgrees(t *testing.T, db *DB, reqs []*Request, needles []string) 
 				}
 			}
 		}
-		// FirstMatchAfter (the wait API) and Backlog (live catch-up) use
-		// the same SQL through Filter.
-		first, err := db.FirstMatchAfter(ctx, reqs[0].BinID, 0, Filter{Query: q})
+		// Backlog (live catch-up, the wait API) uses the same SQL through
+		// Filter.
+		first, err := firstMatchAfter(db, ctx, reqs[0].BinID, 0, Filter{Query: q})
 		if len(inGo) == 0 && err == nil || len(inGo) > 0 && (err != nil || first.Seq != inGo[0]) {
-			t.Errorf("q=%q: FirstMatchAfter = %v, %v; want seq %v", q, first, err, inGo)
+			t.Errorf("q=%q: first match = %v, %v; want seq %v", q, first, err, inGo)
 		}
 	}
 }
