@@ -95,6 +95,27 @@ type Stats struct {
 	SyncNano   atomic.Int64 // total time spent in those fsyncs
 }
 
+// checkWritable fails with one clear sentence when the database file or its
+// folder cannot be written: SQLite would otherwise open it, and fail later
+// with a message about the WAL or a pragma.
+func checkWritable(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("database file %s cannot be written (%w): tailhook needs to write it; check its permissions and that its volume is not mounted read-only", path, errors.Unwrap(err))
+	}
+	// SQLite creates its -wal and -shm files beside the database.
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, ".tailhook-write-check-*")
+	if err != nil {
+		return fmt.Errorf("database folder %s cannot be written (%w): tailhook needs to create files in it; check its permissions and that its volume is not mounted read-only", dir, errors.Unwrap(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
+}
+
 // Open opens (creating if needed) the database at path, applies pending
 // migrations and starts the writer and the pruner.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
@@ -111,6 +132,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
+	}
+	if err := checkWritable(path); err != nil {
+		return nil, err
 	}
 	// The DSN comes from our own code, but be strict anyway: a pragma typo
 	// should fail loudly, not be ignored.

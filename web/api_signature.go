@@ -159,7 +159,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	if req.Truncated {
 		return &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept, so its signature cannot be checked"}
 	}
-	v, err := signature.Verify(provider, params, signatureInput(req, s.baseURL(r)))
+	v, err := signature.Verify(provider, params, signatureInput(req, s.captureBase(r)))
 	if err != nil {
 		return badRequest(err.Error())
 	}
@@ -199,7 +199,7 @@ func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) error {
 	if params["secret"] == "" && params["private_key"] == "" {
 		return badRequest(`no "secret" given and the bin has no secret set for ` + provider)
 	}
-	base := s.baseURL(r)
+	base := s.captureBase(r)
 	if params["url"] == "" {
 		params["url"] = base + "/b/" + bin.ID + "/" + provider
 	}

@@ -18,7 +18,7 @@ func (s *Server) handleCurl(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	target := s.baseURL(r) + "/b/" + bin.ID
+	target := s.captureBase(r) + "/b/" + bin.ID
 	keepHost := true
 	if b := r.URL.Query().Get("base"); b != "" {
 		u, err := url.Parse(b)

@@ -213,7 +213,7 @@ func (s *Server) handleExportHAR(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+bin.ID+`.har"`)
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(`{"log":` + prefix + `"entries":[`))
-	base := s.baseURL(r)
+	base := s.captureBase(r)
 	s.exportArray(w, r, bin, func(req *storage.Request) any { return toHAREntry(base, req) })
 	w.Write([]byte("]}}\n"))
 	return nil

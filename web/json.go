@@ -124,7 +124,7 @@ type forwardingJSON struct {
 func (s *Server) toBinJSON(r *http.Request, b *storage.Bin) binJSON {
 	base := s.baseURL(r)
 	j := binJSON{
-		ID: b.ID, Name: b.Name, CaptureURL: base + "/b/" + b.ID, InspectURL: base + "/bins/" + b.ID,
+		ID: b.ID, Name: b.Name, CaptureURL: s.captureBase(r) + "/b/" + b.ID, InspectURL: base + "/bins/" + b.ID,
 		CreatedAt: b.CreatedAt.UTC().Format(timeFormat), LastSeq: b.Seq, Response: b.Response,
 		Forwarding: forwardingJSON{URL: b.Forwarding.URL, Enabled: b.Forwarding.Enabled},
 	}

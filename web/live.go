@@ -234,7 +234,7 @@ func (s *Server) stillValid(ctx context.Context, out *sseWriter, sr streamReques
 	if err == nil || ctx.Err() != nil {
 		return err == nil
 	}
-	if _, err := s.db.Bin(ctx, sr.bin.ID); errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, errBinGone) || errors.Is(err, storage.ErrNotFound) && s.binGone(ctx, sr.bin.ID) {
 		s.writeEvent(ctx, out, sr, Event{Kind: BinDeleted, Bin: sr.bin.ID})
 	}
 	out.flush()
@@ -250,6 +250,13 @@ func (s *Server) streamEnded(sr streamRequest, err error) {
 	default:
 		s.log.Error("live: read backlog", "bin", sr.bin.ID, "error", err)
 	}
+}
+
+// binGone reports whether a bin no longer exists (a share link's check
+// cannot tell a revoked link from a deleted bin).
+func (s *Server) binGone(ctx context.Context, binID string) bool {
+	_, err := s.db.Bin(ctx, binID)
+	return errors.Is(err, storage.ErrNotFound)
 }
 
 // scope is whose rows a page stream renders.

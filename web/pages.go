@@ -90,6 +90,10 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 // token is not shown: the browser's session is its credential, and API
 // users create bins with POST /api/bins, which returns one.
 func (s *Server) handleBinCreateForm(w http.ResponseWriter, r *http.Request) error {
+	if ok, retry := s.allowBinCreate(r); !ok {
+		w.Header().Set("Retry-After", retry)
+		return &apiError{http.StatusTooManyRequests, "Too many new bins from your address; try again in " + retry + " s."}
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		return &apiError{http.StatusBadRequest, "Could not read the form."}
@@ -242,7 +246,7 @@ var providerViews = sync.OnceValue(func() []views.Provider {
 })
 
 func (s *Server) captureURL(r *http.Request, binID string) string {
-	return s.baseURL(r) + "/b/" + binID
+	return s.captureBase(r) + "/b/" + binID
 }
 
 // listView reads one page of the request list, ?before= a request id and
@@ -337,6 +341,41 @@ func (s *Server) writePart(w http.ResponseWriter, r *http.Request, req *storage.
 	return nil
 }
 
+// handleHead downloads the request line and every header, which the
+// details pane lists only up to views.MaxFields.
+func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) error {
+	_, req, err := s.requestFrom(r)
+	if err != nil {
+		return err
+	}
+	writeHead(w, req)
+	return nil
+}
+
+// writeHead writes req's line (path after the bin) and its headers, sorted
+// by name as the page lists them, as a text attachment.
+func writeHead(w http.ResponseWriter, req *storage.Request) {
+	var b bytes.Buffer
+	target := req.Path
+	if target == "" {
+		target = "/"
+	}
+	if req.Query != "" {
+		target += "?" + req.Query
+	}
+	b.WriteString(req.Method + " " + target + " " + req.Proto + "\n")
+	for _, f := range views.HeaderFields(req.Header) {
+		b.WriteString(f.Name + ": " + f.Value + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", `attachment; filename="`+req.ID+`-head.txt"`)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.Write(b.Bytes())
+}
+
 // safeFilename keeps the harmless characters of a sender's file name.
 func safeFilename(name string) string {
 	var b strings.Builder
@@ -357,10 +396,29 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.stream(w, r, streamRequest{kind: apiStream, bin: bin, authorize: func(ctx context.Context) error {
-		_, err := s.binFrom(r.WithContext(ctx), true)
-		return err
-	}})
+	return s.stream(w, r, streamRequest{kind: apiStream, bin: bin, authorize: s.credentialCheck(bin.ID, s.credentialOf(r, true))})
+}
+
+// errBinGone is what a stream's credential check returns once its bin is
+// deleted.
+var errBinGone = errors.New("bin deleted")
+
+// credentialCheck is a stream's check: the bin still exists and cred still
+// opens it.
+func (s *Server) credentialCheck(binID string, cred credential) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		bin, err := s.db.Bin(ctx, binID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return errBinGone
+		}
+		if err != nil {
+			return err
+		}
+		if !cred.allows(&bin) {
+			return errors.New("credential no longer valid")
+		}
+		return nil
+	}
 }
 
 // handlePageStream is the inspector's stream of rendered rows. It is
@@ -371,8 +429,5 @@ func (s *Server) handlePageStream(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return s.stream(w, r, streamRequest{kind: pageStream, bin: bin, q: strings.TrimSpace(r.URL.Query().Get("q")),
-		authorize: func(ctx context.Context) error {
-			_, err := s.binFrom(r.WithContext(ctx), false)
-			return err
-		}})
+		authorize: s.credentialCheck(bin.ID, s.credentialOf(r, false))})
 }

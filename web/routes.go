@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"net/http"
 	"strings"
 )
@@ -65,6 +66,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /bins/{bin}/rows", h(s.handleRows))
 	mux.Handle("GET /bins/{bin}/requests/{id}", h(s.handleDetail))
 	mux.Handle("GET /bins/{bin}/requests/{id}/parts/{n}", h(s.handlePart))
+	mux.Handle("GET /bins/{bin}/requests/{id}/head", h(s.handleHead))
 	mux.Handle("GET /bins/{bin}/stream", h(s.handlePageStream))
 
 	// The read-only inspector behind a share link (shared.go).
@@ -73,6 +75,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /s/{share}/requests/{id}", h(s.handleSharedDetail))
 	mux.Handle("GET /s/{share}/requests/{id}/body", h(s.handleSharedBody))
 	mux.Handle("GET /s/{share}/requests/{id}/parts/{n}", h(s.handleSharedPart))
+	mux.Handle("GET /s/{share}/requests/{id}/head", h(s.handleSharedHead))
 	mux.Handle("GET /s/{share}/stream", h(s.handleSharedStream))
 
 	mux.Handle("GET /static/{path...}", h(s.handleStatic))
@@ -80,7 +83,21 @@ func (s *Server) routes() http.Handler {
 	app := s.recoverer(s.logRequests(s.secureHeaders(s.crossOrigin(mux))))
 	capture := s.recoverer(s.logRequests(http.HandlerFunc(s.handleCapture)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, _, _, ok := captureTarget(r); ok {
+		if headerBytes(r) > maxHeaderBytes {
+			// net/http allows a few KiB over its MaxHeaderBytes; the
+			// contract's limit is exact.
+			w.Header().Set("Connection", "close")
+			s.fail(w, r, &apiError{http.StatusRequestHeaderFieldsTooLarge, "request headers over 1 MiB"})
+			return
+		}
+		_, _, _, isCapture := captureTarget(r)
+		if s.cfg.CaptureHost != "" && r.URL.Path != "/healthz" && isCapture != s.onCaptureHost(r) {
+			// Captures only on the capture host, and nothing else there:
+			// what a bin's owner configures never shares the app's origin.
+			writeError(w, http.StatusNotFound, "not found on this host") // no page of the app here
+			return
+		}
+		if isCapture {
 			capture.ServeHTTP(w, r)
 			return
 		}
@@ -88,17 +105,60 @@ func (s *Server) routes() http.Handler {
 	})
 }
 
+// maxHeaderBytes is the contract's limit on a request's header block.
+const maxHeaderBytes = 1 << 20
+
+// headerBytes is the size of r's request line and header block as sent
+// (less optional white space, which the parser drops): what net/http's
+// MaxHeaderBytes counts, with none of its slack.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	n += len("Host: ") + len(r.Host) + 2
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	for _, te := range r.TransferEncoding {
+		n += len("Transfer-Encoding: ") + len(te) + 2
+	}
+	return n + 2
+}
+
+// onCaptureHost reports whether r was sent to --capture-host.
+func (s *Server) onCaptureHost(r *http.Request) bool {
+	host := s.requestHost(r)
+	want := s.cfg.CaptureHost
+	if !strings.Contains(want, ":") {
+		// A capture host without a port matches on any port.
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	return strings.EqualFold(host, want)
+}
+
 // crossOrigin rejects cross-site state-changing requests that ride on the
-// session cookie. Requests with an Authorization header carry their own
-// credential, and are exempt.
+// session cookie. API requests with an Authorization header carry their own
+// credential, and are exempt. Whenever Authorization is present the cookie
+// is removed, so that only that credential counts: a browser adds
+// Authorization: Basic to a cross-site request by itself, with the cookie.
+// The pages' forms are checked even then: they set the session cookie, and
+// a cross-site form must not replace a browser's session.
 func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") == "" {
+		_, hasAuth := r.Header["Authorization"]
+		api := strings.HasPrefix(r.URL.Path, "/api/")
+		if !hasAuth || !api {
 			if err := cop.Check(r); err != nil {
 				s.fail(w, r, &apiError{http.StatusForbidden, "cross-origin request refused"})
 				return
 			}
+		}
+		if _, hasCookie := r.Header["Cookie"]; hasAuth && hasCookie {
+			r = r.Clone(r.Context())
+			r.Header.Del("Cookie")
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -35,18 +35,33 @@ type Config struct {
 	// attempt; zero takes the forward package's defaults (5 s, 30 s).
 	ForwardConnectTimeout time.Duration
 	ForwardTimeout        time.Duration
+	// CaptureHost, when set, is the only host that serves /b/…, and it
+	// serves nothing else: a bin's configured answer then never shares an
+	// origin with the app. It may carry a port.
+	CaptureHost string
+	// BodyTimeout bounds how long one capture's body may take to arrive;
+	// zero means 60 s.
+	BodyTimeout time.Duration
+	// MaxInflight bounds the body bytes being received at once across all
+	// captures; zero means 256 MiB.
+	MaxInflight int64
+	// BinLimit is how many bins one client address may create per minute;
+	// 0 is off.
+	BinLimit int
 	// Version is shown on pages and in logs.
 	Version string
 }
 
 // Server holds the dependencies of every handler.
 type Server struct {
-	cfg     Config
-	db      *storage.DB
-	hub     *Hub
-	log     *slog.Logger
-	limits  *limiter
-	session *sessionStore
+	cfg      Config
+	db       *storage.DB
+	hub      *Hub
+	log      *slog.Logger
+	limits   *limiter
+	binRate  *limiter // bin creation, by client address
+	inflight budget   // body bytes being received (capture.go)
+	session  *sessionStore
 
 	forwarder *forward.Client
 	deliverer *deliverer
@@ -69,8 +84,15 @@ func New(ctx context.Context, cfg Config, db *storage.DB, log *slog.Logger) (*Se
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 10 << 20
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 60 * time.Second
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 256 << 20
+	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	s := &Server{cfg: cfg, db: db, hub: NewHub(db.Backlog), log: log, limits: newLimiter(cfg.RateLimit),
+		binRate: newLimiterPer(float64(cfg.BinLimit), time.Minute, cfg.BinLimit), inflight: budget{max: cfg.MaxInflight},
 		liveWriteTimeout: liveWriteTimeout, heartbeat: liveHeartbeat}
 	s.baseCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var err error
@@ -85,10 +107,14 @@ func New(ctx context.Context, cfg Config, db *storage.DB, log *slog.Logger) (*Se
 	})
 	s.deliverer = newDeliverer(db, s.forwarder, log, s.metrics, s.forwardChanged)
 	s.handler = s.routes()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.limits.sweep(s.baseCtx, time.Minute)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.binRate.sweep(s.baseCtx, 2*time.Minute)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -120,13 +146,31 @@ func (s *Server) baseURL(r *http.Request) string {
 	if s.isTLS(r) {
 		scheme = "https"
 	}
-	host := r.Host
+	return fmt.Sprintf("%s://%s", scheme, s.requestHost(r))
+}
+
+// requestHost is the host the client asked for: Host, or with a trusted
+// proxy the host the proxy was asked for.
+func (s *Server) requestHost(r *http.Request) string {
 	if s.cfg.TrustProxy {
 		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
+			return h
 		}
 	}
-	return fmt.Sprintf("%s://%s", scheme, host)
+	return r.Host
+}
+
+// captureBase is the origin of capture URLs: --capture-host when set, with
+// the scheme of --base-url or of the request.
+func (s *Server) captureBase(r *http.Request) string {
+	if s.cfg.CaptureHost == "" {
+		return s.baseURL(r)
+	}
+	scheme := "http"
+	if strings.HasPrefix(s.cfg.BaseURL, "https://") || s.cfg.BaseURL == "" && s.isTLS(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + s.cfg.CaptureHost
 }
 
 // isTLS reports whether the client reached us over TLS, directly or, when

@@ -100,6 +100,16 @@ func (s *Server) handleSharedBody(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+func (s *Server) handleSharedHead(w http.ResponseWriter, r *http.Request) error {
+	sharedHeaders(w)
+	_, req, err := s.sharedRequest(r)
+	if err != nil {
+		return err
+	}
+	writeHead(w, req)
+	return nil
+}
+
 func (s *Server) handleSharedPart(w http.ResponseWriter, r *http.Request) error {
 	sharedHeaders(w)
 	_, req, err := s.sharedRequest(r)

@@ -32,6 +32,10 @@ type serveConfig struct {
 	ForwardConnectTimeout  time.Duration
 	ForwardTimeout         time.Duration
 	ReadHeaderTimeout      time.Duration
+	CaptureHost            string
+	BodyTimeout            time.Duration
+	MaxInflight            int64
+	BinLimit               int
 }
 
 // parseServe reads flags, each defaulting from its TAILHOOK_ variable: a
@@ -72,6 +76,11 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.StringVar(&fwdTotal, "forward-timeout", env("FORWARD_TIMEOUT", "30s"), "how long one forwarding attempt may take in all (env TAILHOOK_FORWARD_TIMEOUT)")
 	fs.StringVar(&headerTimeout, "read-header-timeout", env("READ_HEADER_TIMEOUT", "10s"), "how long a client may take to send a request's headers before it is cut off (env TAILHOOK_READ_HEADER_TIMEOUT)")
 	fs.StringVar(&pprof, "pprof", env("PPROF", "false"), "serve /debug/pprof (env TAILHOOK_PPROF)")
+	var bodyTimeout, maxInflight, binLimit string
+	fs.StringVar(&c.CaptureHost, "capture-host", env("CAPTURE_HOST", ""), "`host` name that alone serves /b/… captures, e.g. hooks.example.com; pages and /api are not served on it (env TAILHOOK_CAPTURE_HOST; default: captures on any host)")
+	fs.StringVar(&bodyTimeout, "body-timeout", env("BODY_TIMEOUT", "60s"), "longest time to receive one capture's body; slower senders get 408 (env TAILHOOK_BODY_TIMEOUT)")
+	fs.StringVar(&maxInflight, "max-inflight", env("MAX_INFLIGHT", "256MiB"), "body bytes being received at once across all captures; over it 503 (env TAILHOOK_MAX_INFLIGHT)")
+	fs.StringVar(&binLimit, "bin-limit", env("BIN_LIMIT", "60"), "bins one client address may create per minute; 0 turns it off (env TAILHOOK_BIN_LIMIT)")
 	boolFlags(fs, "allow-private-forwarding", "trust-proxy", "pprof")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -120,6 +129,20 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if c.ReadHeaderTimeout, err = time.ParseDuration(headerTimeout); err != nil || c.ReadHeaderTimeout <= 0 {
 		return c, bad("read-header-timeout", headerTimeout, "want a positive duration such as 10s")
 	}
+	if c.BodyTimeout, err = time.ParseDuration(bodyTimeout); err != nil || c.BodyTimeout <= 0 {
+		return c, bad("body-timeout", bodyTimeout, "want a positive duration such as 60s")
+	}
+	if c.MaxInflight, err = parseSize(maxInflight); err != nil || c.MaxInflight <= 0 {
+		return c, bad("max-inflight", maxInflight, "want a positive size such as 256MiB")
+	}
+	if c.BinLimit, err = strconv.Atoi(binLimit); err != nil || c.BinLimit < 0 {
+		return c, bad("bin-limit", binLimit, "want a whole number of bins per minute, 0 to turn it off")
+	}
+	if c.CaptureHost != "" {
+		if err := checkHost(c.CaptureHost); err != nil {
+			return c, bad("capture-host", c.CaptureHost, err.Error())
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, bad("addr", c.Addr, "want host:port, such as 127.0.0.1:8080 or :8080")
 	}
@@ -157,9 +180,21 @@ func boolFlags(fs *flag.FlagSet, names ...string) {
 	}
 }
 
-type boolString struct{ flag.Value }
+// boolString marks a string flag as boolean. PrintDefaults builds a zero
+// boolString to learn the type's zero value, so every method must work with
+// a nil Value.
+type boolString struct{ v flag.Value }
 
 func (b *boolString) IsBoolFlag() bool { return true }
+
+func (b *boolString) Set(s string) error { return b.v.Set(s) }
+
+func (b *boolString) String() string {
+	if b == nil || b.v == nil {
+		return "false" // what PrintDefaults takes as "no default worth showing"
+	}
+	return b.v.String()
+}
 
 // parseSize reads "10MiB", "512KiB", "1GiB" or plain bytes.
 func parseSize(s string) (int64, error) {
@@ -195,6 +230,18 @@ func checkBaseURL(s string) error {
 	return nil
 }
 
+// checkHost accepts a bare host name, optionally with a port: the Host a
+// sender uses for capture URLs.
+func checkHost(s string) error {
+	if strings.Contains(s, "://") {
+		return errors.New("want a host name without a scheme, such as hooks.example.com")
+	}
+	if s == "" || strings.ContainsAny(s, "/?#@ \t") {
+		return errors.New("want a host name, such as hooks.example.com")
+	}
+	return nil
+}
+
 // loopbackOnly reports whether addr listens on loopback addresses only:
 // then forwarding to private addresses cannot expose anything new.
 func loopbackOnly(addr string) bool {
@@ -207,6 +254,20 @@ func loopbackOnly(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// allInterfaces reports whether addr listens on every interface (":8080",
+// "0.0.0.0:8080", "[::]:8080"), so other machines can reach it.
+func allInterfaces(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsUnspecified()
 }
 
 func formatBytes(n int64) string {

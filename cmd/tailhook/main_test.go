@@ -71,6 +71,29 @@ func TestParseServe(t *testing.T) {
 		{name: "bad base url", args: []string{"--base-url", "hooks.example.com"}, wantErr: "--base-url"},
 		{name: "base url with path", args: []string{"--base-url", "https://x.example/path"}, wantErr: "--base-url"},
 		{name: "bad max requests", args: []string{"--max-requests", "0"}, wantErr: "--max-requests"},
+		{name: "limit defaults", check: func(t *testing.T, c serveConfig) {
+			if c.BodyTimeout != 60*time.Second || c.MaxInflight != 256<<20 || c.BinLimit != 60 || c.CaptureHost != "" {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{name: "limits", args: []string{"--capture-host", "hooks.example.com", "--body-timeout", "5s", "--max-inflight=1GiB", "--bin-limit", "0"},
+			env: map[string]string{"TAILHOOK_BIN_LIMIT": "5", "TAILHOOK_BODY_TIMEOUT": "1s"},
+			check: func(t *testing.T, c serveConfig) {
+				if c.CaptureHost != "hooks.example.com" || c.BodyTimeout != 5*time.Second || c.MaxInflight != 1<<30 || c.BinLimit != 0 {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "limits from env", env: map[string]string{"TAILHOOK_CAPTURE_HOST": "hooks.example.com:8443", "TAILHOOK_BIN_LIMIT": "5"},
+			check: func(t *testing.T, c serveConfig) {
+				if c.CaptureHost != "hooks.example.com:8443" || c.BinLimit != 5 {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "capture host with scheme", args: []string{"--capture-host", "https://hooks.example.com"}, wantErr: "--capture-host"},
+		{name: "capture host with path", args: []string{"--capture-host", "hooks.example.com/b"}, wantErr: "--capture-host"},
+		{name: "bad body timeout", args: []string{"--body-timeout", "0s"}, wantErr: "--body-timeout"},
+		{name: "bad max inflight", env: map[string]string{"TAILHOOK_MAX_INFLIGHT": "lots"}, wantErr: "--max-inflight (or TAILHOOK_MAX_INFLIGHT)"},
+		{name: "bad bin limit", args: []string{"--bin-limit", "-1"}, wantErr: "--bin-limit"},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: `no arguments, got "extra"`},
 	}

@@ -47,6 +47,10 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		SessionKey:             c.SessionKey,
 		ForwardConnectTimeout:  c.ForwardConnectTimeout,
 		ForwardTimeout:         c.ForwardTimeout,
+		CaptureHost:            c.CaptureHost,
+		BodyTimeout:            c.BodyTimeout,
+		MaxInflight:            c.MaxInflight,
+		BinLimit:               c.BinLimit,
 		Version:                version,
 	}, db, log)
 	if err != nil {
@@ -68,14 +72,21 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		// No WriteTimeout: it is an absolute deadline that would kill event
 		// streams. Streams set their own per-write deadlines.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// Not ctx itself: a signal must not cancel requests mid-way. Shutdown
+		// lets in-flight captures finish, and long polls and delayed answers
+		// see the server's own shutdown (srv.Close) and answer 503.
 		BaseContext: func(net.Listener) context.Context {
-			return ctx
+			return context.WithoutCancel(ctx)
 		},
 	}
 	hs.RegisterOnShutdown(srv.Close)
 
 	log.Info("tailhook listening", "url", displayURL(ln.Addr().String(), c.BaseURL), "addr", ln.Addr().String(),
 		"db", c.DB, "version", version, "max_body", formatBytes(c.MaxBody))
+	if allInterfaces(c.Addr) {
+		log.Warn("listening on every network interface: tailhook is reachable from other machines; "+
+			"use --addr 127.0.0.1:PORT to keep it local", "addr", c.Addr)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
