@@ -286,13 +286,6 @@ func renderRow(sc views.Scope, r *storage.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// forwardEventJSON is the data of the API stream's "forward" event.
-type forwardEventJSON struct {
-	Seq      int64          `json:"seq"`
-	Delivery *deliveryJSON  `json:"delivery"`
-	Forwards *[]forwardJSON `json:"forwards"`
-}
-
 // memo keeps what one published event rendered, so that a hundred
 // viewers of a bin render its row once. Events read from the database have
 // none, and render for themselves.
