@@ -30,8 +30,12 @@ type Request struct {
 	TLS        bool
 	ReceivedAt time.Time // UTC, to the microsecond; Capture fills in a zero one
 	Verdict    *Verdict  // nil when the bin had no signature check set
-	Forwards   []Forward
-	Delivery   *Delivery // the auto-forward job, if any
+	// Answered is what the sender got. Capture fills a zero Status with the
+	// bin's configured answer; the capture path sets it for answers of its
+	// own (a handshake, 401 for an invalid signature, 413).
+	Answered Answered
+	Forwards []Forward
+	Delivery *Delivery // the auto-forward job, if any
 
 	pk int64
 }
@@ -42,6 +46,42 @@ type Verdict struct {
 	Valid    bool            `json:"valid"`
 	Reason   string          `json:"reason"`
 	Details  json.RawMessage `json:"details,omitempty"`
+}
+
+// Answered is the answer a capture's sender got.
+type Answered struct {
+	Status int `json:"status"`
+	// Handshake names the provider whose setup handshake tailhook answered.
+	Handshake string `json:"handshake,omitempty"`
+}
+
+// verdictColumn is what the requests.verdict column holds: the verdict (nil
+// when the bin had none set) and the answer. The answer shares the column so
+// that it is read with the summary columns, before the body (a column added
+// after the body would make every summary read the body's overflow pages).
+type verdictColumn struct {
+	*Verdict
+	Answered *Answered `json:"answered,omitempty"`
+}
+
+// encodeVerdictColumn is built by hand around the marshalled verdict: it runs
+// in the writer for every capture.
+func encodeVerdictColumn(verdict string, a Answered) string {
+	var b strings.Builder
+	if verdict == "" {
+		b.WriteString(`{"answered":{"status":`)
+	} else {
+		b.WriteString(verdict[:len(verdict)-1])
+		b.WriteString(`,"answered":{"status":`)
+	}
+	b.WriteString(strconv.Itoa(a.Status))
+	if a.Handshake != "" {
+		// Provider ids are [a-z0-9-]; quoted anyway so that no id can break the JSON.
+		b.WriteString(`,"handshake":`)
+		b.WriteString(strconv.Quote(a.Handshake))
+	}
+	b.WriteString(`}}`)
+	return b.String()
 }
 
 // Forward is one forwarding attempt of a request, manual or automatic.
@@ -128,6 +168,12 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		r.Body = []byte{}
 	}
 	body := r.Body
+	if db.overBudget() {
+		return Captured{}, fmt.Errorf("capture to bin %s: %w", r.BinID, ErrStorageFull)
+	}
+	// What this capture adds to the bytes in use until the writer measures
+	// again: its row, roughly.
+	grows := int64(len(body) + len(headers) + len(verdict) + len(r.Path) + len(r.Query) + 128)
 	var out Captured
 	o := &op{atomic: c.DeliverTo == "", fn: func(t *wtx) error {
 		if r.ReceivedAt.IsZero() {
@@ -140,8 +186,18 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 			return err
 		}
 		seq := bc.seq + 1
+		// Only the bin's own answers step through its scripted sequence; a
+		// handshake, a 401 or a 413 is tailhook's answer, not the bin's.
+		served := bc.served
+		if r.Answered.Status == 0 {
+			served++
+			r.Answered.Status = http.StatusOK
+			if bc.response != nil {
+				r.Answered.Status = bc.response.Pick(served).Status
+			}
+		}
 		res, err := t.stmt(db.stmts.insert).ExecContext(t.ctx, r.BinID, seq, r.Method, r.Path, r.Query, headers,
-			r.Size, r.Truncated, r.RemoteAddr, r.Proto, r.TLS, r.ReceivedAt.UnixMicro(), verdict, body)
+			r.Size, r.Truncated, r.RemoteAddr, r.Proto, r.TLS, r.ReceivedAt.UnixMicro(), encodeVerdictColumn(verdict, r.Answered), body)
 		if err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
@@ -164,11 +220,12 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		}
 		// Counted only once every statement has succeeded: a failed op
 		// leaves the counter as it found it.
-		bc.seq, bc.served, bc.dirty = seq, bc.served+1, true
+		bc.seq, bc.served, bc.dirty = seq, served, true
 		out = Captured{Request: r, Served: bc.served, Response: bc.response}
 		return nil
 	}, after: func() {
 		db.stats.Captures.Add(1)
+		db.space.grown.Add(grows)
 		if c.Durable != nil {
 			c.Durable(r)
 		}
@@ -383,9 +440,15 @@ func scanRequest(row interface{ Scan(...any) error }, withBody bool) (*Request, 
 		return nil, fmt.Errorf("decode headers of %s: %w", r.ID, err)
 	}
 	if verdict != "" {
-		r.Verdict = new(Verdict)
-		if err := json.Unmarshal([]byte(verdict), r.Verdict); err != nil {
+		var col verdictColumn
+		if err := json.Unmarshal([]byte(verdict), &col); err != nil {
 			return nil, fmt.Errorf("decode verdict of %s: %w", r.ID, err)
+		}
+		if col.Verdict != nil && col.Provider != "" {
+			r.Verdict = col.Verdict
+		}
+		if col.Answered != nil {
+			r.Answered = *col.Answered
 		}
 	}
 	if withBody && r.Body == nil {

@@ -50,6 +50,13 @@ type Options struct {
 	PruneEvery time.Duration
 	// Log receives background errors (pruning). Defaults to slog.Default().
 	Log *slog.Logger
+	// MaxStorage is the bytes the database (pages holding data, plus the
+	// WAL) may use; over it Capture returns ErrStorageFull. 0: see KeepFree.
+	MaxStorage int64
+	// KeepFree, when MaxStorage is 0, sets the budget to what leaves this
+	// share (0.1 = 10 %) of the database's file system free, measured
+	// again as it changes. 0 with MaxStorage 0: no budget.
+	KeepFree float64
 
 	// syncWAL replaces the WAL fsync in tests.
 	syncWAL func(path string) error
@@ -82,6 +89,7 @@ type DB struct {
 	held     *op                    // an op that starts the next batch; writer goroutine only
 	bins     binCache               // bins for the capture path
 	stats    Stats
+	space    space // bytes in use and budget; see space.go
 }
 
 // Stats are counters about the write path, for metrics and benchmarks.
@@ -155,9 +163,20 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// batches. See syncer.go.
 	// _txlock=immediate: the writer takes the write lock at BEGIN, so it never
 	// hits SQLITE_BUSY_SNAPSHOT upgrading a read transaction.
+	//
+	// auto_vacuum(INCREMENTAL) comes before journal_mode: it only takes on a
+	// new file before its first page is written. It lets the writer hand
+	// free pages back to the file system a step at a time (space.go); an
+	// older file without it is converted once by convertAutoVacuum.
+	// journal_size_limit trims the WAL each time it restarts from its start
+	// after a complete checkpoint, so a burst's WAL does not stay on disk.
+	// It sits above the ~4 MiB the WAL reaches between two automatic
+	// checkpoints (1000 pages): a WAL trimmed below that would be extended
+	// again every cycle, and a fsync of a file that grew costs more than
+	// one of frames written in place.
 	db.w, err = sql.Open("sqlite", dsn(path, "_txlock=immediate",
-		"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
-		"journal_size_limit(67108864)"))
+		"busy_timeout(10000)", "auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
+		"journal_size_limit(16777216)"))
 	if err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
@@ -169,7 +188,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if err := db.convertAutoVacuum(ctx); err != nil {
+		db.w.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	if err := db.measure(ctx, false); err != nil {
 		db.w.Close()
 		return nil, err
 	}
@@ -241,6 +268,34 @@ func (db *DB) close() error {
 	// A final checkpoint keeps the -wal file small for the next start.
 	_, _ = db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// convertAutoVacuum turns incremental auto-vacuum on for a database created
+// without it (before this release): a VACUUM rewrites the whole file, once.
+// It needs free disk space about the size of the database and cannot run
+// inside a transaction, so it runs here, before anything else uses the file.
+func (db *DB) convertAutoVacuum(ctx context.Context) error {
+	var mode int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	const incremental = 2
+	if mode == incremental {
+		return nil
+	}
+	start := time.Now()
+	db.log.Info("converting the database to incremental auto-vacuum, once: this rewrites the whole file", "db", db.path, "bytes", fileSize(db.path))
+	if _, err := db.w.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	if _, err := db.w.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("convert to incremental auto-vacuum (needs free disk space about the database's size): %w", err)
+	}
+	if _, err := db.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("checkpoint after vacuum: %w", err)
+	}
+	db.log.Info("database converted to incremental auto-vacuum", "db", db.path, "bytes", fileSize(db.path), "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -48,8 +48,11 @@ type wtx struct {
 // last commit (in DB.counters) or of this batch (in wtx.counters).
 type binCounter struct {
 	seq, served int64
-	response    *Response // nil: the default answer
-	dirty       bool      // changed in this batch, to be written out
+	// base is seq as this batch found it: the batch's captures are
+	// base+1..seq, and flushing deletes what they pushed over the cap.
+	base     int64
+	response *Response // nil: the default answer
+	dirty    bool      // changed in this batch, to be written out
 }
 
 func (t *wtx) exec(query string, args ...any) (sql.Result, error) {
@@ -109,6 +112,7 @@ func (t *wtx) counter(binID string) (*binCounter, error) {
 			}
 		}
 	}
+	c.base = c.seq
 	t.counters[binID] = c
 	return c, nil
 }
@@ -123,9 +127,24 @@ func (t *wtx) flush(binID string) error {
 	if c == nil || !c.dirty {
 		return nil
 	}
+	return t.writeCounter(binID, c)
+}
+
+// writeCounter writes bin's counter out and deletes the requests this
+// batch's captures pushed over the bin's cap, in the same transaction: the
+// cap holds in every committed state, at any capture rate. Those are the
+// seqs in (base-cap, seq-cap], one per capture, a range on the (bin_id, seq)
+// index; forwards and deliveries go with them (ON DELETE CASCADE). A
+// backlog from before (a lower cap since a restart) is the pruner's.
+func (t *wtx) writeCounter(binID string, c *binCounter) error {
 	_, err := t.stmt(t.db.stmts.setSeq).ExecContext(t.ctx, c.seq, c.served, t.now.UnixMilli(), binID)
 	if err != nil {
 		return fmt.Errorf("write seq of bin %s: %w", binID, err)
+	}
+	if limit := t.db.opts.MaxRequests; limit > 0 && c.seq > limit {
+		if _, err := t.stmt(t.db.stmts.overCap).ExecContext(t.ctx, binID, max(c.base-limit, 0), c.seq-limit); err != nil {
+			return fmt.Errorf("delete requests over the cap of bin %s: %w", binID, err)
+		}
 	}
 	return nil
 }
@@ -137,8 +156,8 @@ func (t *wtx) flushAll() error {
 		if !c.dirty {
 			continue
 		}
-		if _, err := t.stmt(t.db.stmts.setSeq).ExecContext(t.ctx, c.seq, c.served, t.now.UnixMilli(), id); err != nil {
-			return fmt.Errorf("write seq of bin %s: %w", id, err)
+		if err := t.writeCounter(id, c); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -187,7 +206,12 @@ func (db *DB) writer() {
 	defer db.wg.Done()
 	defer close(db.syncq) // the syncer acknowledges what is left, then stops
 	batch := make([]*op, 0, maxBatch)
+	// Housekeeping (space.go) runs between batches when due, and on this
+	// tick when the writer is idle.
+	tick := time.NewTicker(spaceEvery)
+	defer tick.Stop()
 	for {
+		db.maintain(false)
 		if o := db.held; o != nil {
 			db.held = nil
 			batch = db.commit(db.fill(append(batch, o)))
@@ -196,6 +220,7 @@ func (db *DB) writer() {
 		select {
 		case o := <-db.ops:
 			batch = db.commit(db.fill(append(batch, o)))
+		case <-tick.C:
 		case <-db.closing:
 			// Close holds the lock while closing, so nothing is being
 			// enqueued now: drain what is left, in batches, then stop.
@@ -361,6 +386,7 @@ func (db *DB) commitBatch(batch []*op) []*op {
 	}
 	for id, c := range t.counters {
 		c.dirty = false
+		c.base = c.seq
 		db.counters[id] = c
 	}
 	for _, o := range batch {
@@ -395,6 +421,7 @@ type writerStmts struct {
 	setSeq  *sql.Stmt
 	insert  *sql.Stmt
 	oldest  *sql.Stmt // the pruner's delete, thousands of times in a row
+	overCap *sql.Stmt // a batch's captures push as many requests over the cap
 	binByID *sql.Stmt // on the reader pool
 }
 
@@ -415,6 +442,7 @@ func (db *DB) prepare(ctx context.Context) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	db.stmts.oldest = prep(db.w, `DELETE FROM requests WHERE pk IN
 		(SELECT pk FROM requests WHERE bin_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`)
+	db.stmts.overCap = prep(db.w, `DELETE FROM requests WHERE bin_id = ? AND seq > ? AND seq <= ?`)
 	db.stmts.binByID = prep(db.r, `SELECT `+binColumns+` FROM bins WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare statements: %w", err)
@@ -423,7 +451,7 @@ func (db *DB) prepare(ctx context.Context) error {
 }
 
 func (s *writerStmts) close() {
-	for _, st := range []*sql.Stmt{s.counter, s.setSeq, s.insert, s.oldest, s.binByID} {
+	for _, st := range []*sql.Stmt{s.counter, s.setSeq, s.insert, s.oldest, s.overCap, s.binByID} {
 		if st != nil {
 			st.Close()
 		}

@@ -21,6 +21,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tailhook-dev/tailhook/signature"
+	"github.com/tailhook-dev/tailhook/storage"
 )
 
 // Limits that keep a page quick whatever was captured.
@@ -640,3 +643,9 @@ func MethodClass(m string) string {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// HandshakeLabel says which provider handshake tailhook answered:
+// "answered Slack's URL verification".
+func HandshakeLabel(a storage.Answered) string {
+	return signature.HandshakeLabel(a.Handshake, a.Status)
+}

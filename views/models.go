@@ -131,6 +131,9 @@ type Detail struct {
 	// a forward, and is the default of "Verify with…".
 	Signing   string
 	Providers []Provider
+	// SNSConfirm: the capture is an SNS SubscriptionConfirmation whose
+	// SubscribeURL can be followed with one click.
+	SNSConfirm string
 }
 
 // NewDetail prepares req for the details pane. captureURL is the bin's

@@ -74,7 +74,7 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Resign {
-		if bin.Signature == nil {
+		if bin.Signature == nil || bin.Signature.Provider == "" {
 			return badRequest("resign needs a signature provider and secret set on the bin")
 		}
 		signed, body, err := signature.Sign(bin.Signature.Provider, bin.Signature.Params, signature.Input{

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +15,13 @@ import (
 
 // verify checks a capture with a provider's scheme. It never fails: unusable
 // settings become an invalid verdict that says why.
-func (s *Server) verify(provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
-	v, err := signature.Verify(provider, params, signatureInput(req, base))
+func (s *Server) verify(ctx context.Context, provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
+	in := signatureInput(req, base)
+	params, err := s.withKey(ctx, provider, params, in)
+	if err != nil {
+		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
+	}
+	v, err := signature.Verify(provider, params, in)
 	if err != nil {
 		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
 	}
@@ -99,19 +105,54 @@ func checkProvider(provider string, params map[string]string) error {
 	return nil
 }
 
+// signatureConfig splits the bin-level switches (handshakes, reject_invalid)
+// from the provider's parameters. A body with only the switches (no
+// provider) sets them alone: handshakes work without a provider.
+func signatureConfig(provider string, params map[string]string) (*storage.SignatureConfig, error) {
+	cfg := &storage.SignatureConfig{Provider: provider}
+	for _, k := range []string{"handshakes", "reject_invalid"} {
+		v, ok := params[k]
+		if !ok {
+			continue
+		}
+		delete(params, k)
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("%q must be true or false", k))
+		}
+		if k == "handshakes" {
+			cfg.Handshakes = &b
+		} else {
+			cfg.RejectInvalid = &b
+		}
+	}
+	if provider == "" && len(params) == 0 && (cfg.Handshakes != nil || cfg.RejectInvalid != nil) {
+		if cfg.RejectInvalid != nil && *cfg.RejectInvalid {
+			return nil, badRequest(`"reject_invalid" needs a "provider": without one there is no verdict`)
+		}
+		return cfg, nil
+	}
+	if err := checkProvider(provider, params); err != nil {
+		return nil, err
+	}
+	cfg.Params = params
+	return cfg, nil
+}
+
 func (s *Server) handleSignaturePut(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
 		return err
 	}
 	provider, params, err := decodeProviderParams(w, r)
+	var cfg *storage.SignatureConfig
 	if err == nil {
-		err = checkProvider(provider, params)
+		cfg, err = signatureConfig(provider, params)
 	}
 	if err != nil {
 		return err
 	}
-	bin, err = s.db.SetSignature(r.Context(), bin.ID, &storage.SignatureConfig{Provider: provider, Params: params})
+	bin, err = s.db.SetSignature(r.Context(), bin.ID, cfg)
 	if err != nil {
 		return err
 	}
@@ -145,7 +186,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if provider == "" {
-		if bin.Signature == nil {
+		if bin.Signature == nil || bin.Signature.Provider == "" {
 			return badRequest(`no "provider" given and the bin has no signature check set`)
 		}
 		provider = bin.Signature.Provider
@@ -159,7 +200,11 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	if req.Truncated {
 		return &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept, so its signature cannot be checked"}
 	}
-	v, err := signature.Verify(provider, params, signatureInput(req, s.captureBase(r)))
+	in := signatureInput(req, s.captureBase(r))
+	if params, err = s.withKey(r.Context(), provider, params, in); err != nil {
+		return &apiError{http.StatusUnprocessableEntity, err.Error()}
+	}
+	v, err := signature.Verify(provider, params, in)
 	if err != nil {
 		return badRequest(err.Error())
 	}

@@ -112,6 +112,10 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 	if bin.Signature != nil {
 		base = s.captureBase(r)
 	}
+	if truncated {
+		req.Answered.Status = http.StatusRequestEntityTooLarge
+	}
+	hs := s.handshake(&bin, req) // sets req.Answered when it answers
 	captured, err := s.store(r.Context(), &bin, req, base)
 	release()
 	if err != nil {
@@ -124,14 +128,21 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 			"request body over the "+formatSize(s.cfg.MaxBody)+" limit; stored without its body as "+req.ID)
 		return
 	}
+	if s.answerOwn(w, r, &bin, captured.Request, hs) {
+		return
+	}
 	s.answer(w, r, captured)
 }
 
 // captureFail answers a capture that could not be stored: 404 for a bin
-// that does not (or no longer) exist, 500 for anything else.
+// that does not (or no longer) exist, 507 while the database is at
+// --max-storage, 500 for anything else.
 func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID string, err error) {
 	if errors.Is(err, storage.ErrNotFound) {
 		err = notFound("no bin with id " + strconv.Quote(binID))
+	}
+	if errors.Is(err, storage.ErrStorageFull) {
+		err = &apiError{http.StatusInsufficientStorage, "the server's storage is full (--max-storage); not stored, retry later"}
 	}
 	s.fail(w, r, err)
 }
@@ -140,8 +151,11 @@ func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID strin
 // it, all before the sender gets an answer. base is the public origin the
 // sender used, for schemes that sign the URL.
 func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Request, base string) (storage.Captured, error) {
-	if bin.Signature != nil && !req.Truncated {
-		req.Verdict = s.verify(bin.Signature.Provider, bin.Signature.Params, req, base)
+	if bin.Signature != nil && bin.Signature.Provider != "" && !req.Truncated {
+		req.Verdict = s.verify(ctx, bin.Signature.Provider, bin.Signature.Params, req, base)
+		if req.Answered.Status == 0 && !req.Verdict.Valid && bin.Signature.RejectsInvalid() {
+			req.Answered.Status = http.StatusUnauthorized
+		}
 	}
 	// Published once durable, from the database's syncer goroutine and in
 	// seq order, before the sender hears back (hub.go).

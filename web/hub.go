@@ -137,7 +137,7 @@ type Subscription struct {
 	h      *Hub
 	bin    string
 	filter storage.Filter
-	stop   func() bool // of the AfterFunc that closes it with its ctx
+	stop   func() bool // of the AfterFunc that closes it with its ctx; under h.mu
 
 	mu      sync.Mutex
 	queue   []Event
@@ -179,11 +179,13 @@ func (h *Hub) Subscribe(ctx context.Context, bin string, after int64, f storage.
 
 // Close unsubscribes; it is safe to call more than once.
 func (s *Subscription) Close() {
-	if s.stop != nil {
-		s.stop()
-	}
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
+	if s.stop != nil {
+		// Under h.mu, which Subscribe holds while it sets stop: the
+		// AfterFunc may run Close before Subscribe has returned.
+		s.stop()
+	}
 	delete(s.h.subs[s.bin], s)
 	if len(s.h.subs[s.bin]) == 0 {
 		delete(s.h.subs, s.bin)

@@ -191,15 +191,18 @@ func (s *Server) detailView(r *http.Request, bin storage.Bin, req *storage.Reque
 	if bin.Signature != nil {
 		d.Signing = bin.Signature.Provider
 	}
+	if u, err := signature.SNSSubscribeURL(req.Body); err == nil {
+		d.SNSConfirm = u
+	}
 	return d
 }
 
 // settingsView is what the settings panels show. The bin it hands to the
 // views has no signature config: only its masked copy goes to the page.
 func (s *Server) settingsView(r *http.Request, bin storage.Bin) (views.SettingsView, error) {
-	v := views.SettingsView{Providers: providerViews()}
-	if bin.Signature != nil {
-		sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params)}
+	v := views.SettingsView{Providers: providerViews(), Handshakes: bin.Signature.HandshakesOn()}
+	if bin.Signature != nil && bin.Signature.Provider != "" {
+		sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params), RejectInvalid: bin.Signature.RejectsInvalid()}
 		for k, val := range sv.Params {
 			if pageSecret(k) {
 				sv.Params[k] = maskSecret(val)
@@ -237,7 +240,7 @@ var providerViews = sync.OnceValue(func() []views.Provider {
 			v.Params = append(v.Params, views.ProviderParam{
 				Name: prm.Name, Description: prm.Description, Required: prm.Required,
 				Secret:    pageSecret(prm.Name),
-				Multiline: prm.Name == "secret" || prm.Name == "private_key",
+				Multiline: multilineParam(prm.Name),
 			})
 		}
 		out = append(out, v)
@@ -430,4 +433,14 @@ func (s *Server) handlePageStream(w http.ResponseWriter, r *http.Request) error 
 	}
 	return s.stream(w, r, streamRequest{kind: pageStream, bin: bin, q: strings.TrimSpace(r.URL.Query().Get("q")),
 		authorize: s.credentialCheck(bin.ID, s.credentialOf(r, false))})
+}
+
+// multilineParam: values pasted over several lines (secrets during a
+// rotation, PEM certificates and keys, JSON key sets).
+func multilineParam(name string) bool {
+	switch name {
+	case "secret", "private_key", "certificate", "certificate_chain", "root_certificate", "jwks":
+		return true
+	}
+	return false
 }

@@ -91,7 +91,7 @@ func TestSignaturePanelAndVerdicts(t *testing.T) {
 	a.sendCapture(binID, "POST", sample.Path, h, string(tampered))
 	// A GitHub delivery checked as Stripe: a hint says so. Its signature
 	// header is hostile.
-	a.sendCapture(binID, "POST", "/gh", http.Header{"X-Hub-Signature-256": {`sha256=<img src=x onerror=alert(1)>`}}, `{}`)
+	a.sendCapture(binID, "POST", "/gh", http.Header{"X-Hub-Signature-256": {`sha256=<img src=x onerror=alert(1)>`}, "X-Github-Event": {"push"}}, `{}`)
 
 	doc, _ = a.page(owner, "/bins/"+binID+"?req=req_2", http.StatusOK)
 	if got := doc.Find("#signature-summary").Text(); !strings.Contains(got, "Stripe") || !strings.Contains(got, "••••") {

@@ -42,6 +42,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("DELETE /api/bins/{bin}/requests/{id}", h(s.handleRequestDelete))
 	mux.Handle("GET /api/bins/{bin}/requests/{id}/curl", h(s.handleCurl))
 	mux.Handle("POST /api/bins/{bin}/requests/{id}/verify", h(s.handleVerify))
+	mux.Handle("POST /api/bins/{bin}/requests/{id}/sns-confirm", h(s.handleSNSConfirm)) // sns.go
 	mux.Handle("POST /api/bins/{bin}/requests/{id}/forward", h(s.handleForward))
 	mux.Handle("POST /api/bins/{bin}/requests/{id}/delivery/retry", h(s.handleDeliveryRetry))
 	mux.Handle("POST /api/bins/{bin}/requests/{id}/delivery/cancel", h(s.handleDeliveryCancel))

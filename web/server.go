@@ -64,8 +64,11 @@ type Server struct {
 	session  *sessionStore
 
 	forwarder *forward.Client
-	deliverer *deliverer
-	metrics   *Metrics // GET /metrics (metrics.go)
+	keys      *keyCache // provider certificates and key sets
+	// snsConfirm follows an SNS SubscribeURL (replaced in tests).
+	snsConfirm func(ctx context.Context, url string) (int, []byte, error)
+	deliverer  *deliverer
+	metrics    *Metrics // GET /metrics (metrics.go)
 
 	// Live streams (live.go); tests shorten them.
 	liveWriteTimeout time.Duration
@@ -106,6 +109,8 @@ func New(ctx context.Context, cfg Config, db *storage.DB, log *slog.Logger) (*Se
 		AllowPrivate:   cfg.AllowPrivateForwarding,
 	})
 	s.deliverer = newDeliverer(db, s.forwarder, log, s.metrics, s.forwardChanged)
+	s.keys = newKeyCache()
+	s.snsConfirm = newSNSConfirm()
 	s.handler = s.routes()
 	s.wg.Add(3)
 	go func() {

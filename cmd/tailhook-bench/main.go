@@ -51,12 +51,15 @@ type config struct {
 	PruneCap     int64
 	PruneRate    float64
 	PruneTimeout time.Duration
+	SoakDuration time.Duration
+	SoakCap      int64
+	SoakSample   time.Duration
 	Pprof        bool
 	JSON         bool
 	Dir          string
 }
 
-var allScenarios = []string{"capture", "subscribers", "live", "big", "prune"}
+var allScenarios = []string{"capture", "subscribers", "live", "big", "prune", "soak"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -80,6 +83,9 @@ Scenarios (--scenarios, comma-separated; default capture,subscribers,live):
                empty bin, list and detail p99, inspector page time, RSS
   prune        a bin --prune-rows over its cap is pruned while an open loop at
                --prune-rate captures into another bin: latency before and during
+  soak         --conns connections capture at full speed into one bin capped at
+               --soak-cap for --soak-duration; every --soak-sample it prints the
+               rate, capture p99, database size (+WAL), RSS and the bin's count
 Every run of subscribers checks that each event arrives once and in order.
 
 Flags:
@@ -102,6 +108,9 @@ Flags:
 	fs.Int64Var(&c.PruneCap, "prune-cap", 10_000, "--max-requests of the prune scenario's server")
 	fs.Float64Var(&c.PruneRate, "prune-rate", 500, "requests per second captured while pruning")
 	fs.DurationVar(&c.PruneTimeout, "prune-timeout", 3*time.Minute, "longest the prune scenario runs")
+	fs.DurationVar(&c.SoakDuration, "soak-duration", 2*time.Minute, "length of the soak scenario")
+	fs.Int64Var(&c.SoakCap, "soak-cap", 1000, "--max-requests of the soak scenario's server")
+	fs.DurationVar(&c.SoakSample, "soak-sample", 5*time.Second, "sampling interval of the soak scenario")
 	fs.BoolVar(&c.Pprof, "pprof", false, "start tailhook with --pprof (profile it with go tool pprof while the tool runs)")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&c.Dir, "dir", "", "work folder for databases and server logs (default: a temporary one, removed afterwards)")
@@ -127,13 +136,15 @@ Flags:
 		return c, errors.New("--prune-rows must be above --prune-cap, which must be at least 1")
 	case c.Prefill < 1:
 		return c, errors.New("--prefill must be at least 1")
+	case c.SoakCap < 1 || c.SoakSample < 100*time.Millisecond || c.SoakDuration < c.SoakSample:
+		return c, errors.New("--soak-cap must be at least 1, --soak-sample at least 100ms and --soak-duration at least one sample")
 	}
 	if c.URL != "" {
 		if _, err := parseTarget(c.URL); err != nil {
 			return c, fmt.Errorf("--url: %w", err)
 		}
-		if slices.Contains(c.Scenarios, "big") || slices.Contains(c.Scenarios, "prune") {
-			return c, errors.New("the big and prune scenarios prefill a database file: they need the local server, not --url")
+		if slices.Contains(c.Scenarios, "big") || slices.Contains(c.Scenarios, "prune") || slices.Contains(c.Scenarios, "soak") {
+			return c, errors.New("the big, prune and soak scenarios read a database file: they need the local server, not --url")
 		}
 	}
 	return c, nil

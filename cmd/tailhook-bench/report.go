@@ -18,6 +18,7 @@ type report struct {
 	Live               []*liveReport  `json:"live,omitempty"`
 	Big                *bigReport     `json:"big,omitempty"`
 	Prune              *pruneReport   `json:"prune,omitempty"`
+	Soak               *soakReport    `json:"soak,omitempty"`
 }
 
 func (r *report) text(w io.Writer) {
@@ -80,6 +81,9 @@ func (r *report) text(w io.Writer) {
 		} else {
 			fmt.Fprintf(w, "pruning did not finish within the time limit; %d errors\n", p.Errors)
 		}
+	}
+	if r.Soak != nil {
+		r.Soak.text(w, r.BodyBytes)
 	}
 }
 

@@ -21,6 +21,7 @@ type serveConfig struct {
 	BaseURL                string
 	MaxBody                int64
 	MaxRequests            int64
+	MaxStorage             int64 // 0: what leaves 10 % of the database's file system free
 	Retention              time.Duration
 	RateLimit              float64
 	AllowPrivateForwarding bool
@@ -64,6 +65,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public `origin` used in capture URLs, e.g. https://hooks.example.com (env TAILHOOK_BASE_URL; default: from the request)")
 	fs.StringVar(&maxBody, "max-body", env("MAX_BODY", "10MiB"), "largest request body captured: bytes, KiB, MiB or GiB (env TAILHOOK_MAX_BODY)")
 	fs.StringVar(&maxReq, "max-requests", env("MAX_REQUESTS", "10000"), "requests kept per bin; the oldest are pruned (env TAILHOOK_MAX_REQUESTS)")
+	var maxStorage string
+	fs.StringVar(&maxStorage, "max-storage", env("MAX_STORAGE", ""), "size the database may reach: bytes, KiB, MiB or GiB; over it captures get 507 (env TAILHOOK_MAX_STORAGE; default: what leaves 10% of its file system free)")
 	fs.StringVar(&retention, "retention", env("RETENTION", "168h"), "bins idle for longer are deleted with their requests (env TAILHOOK_RETENTION)")
 	fs.StringVar(&rate, "rate-limit", env("RATE_LIMIT", "100"), "captures per second per bin, burst 2x; 0 turns it off (env TAILHOOK_RATE_LIMIT)")
 	fs.StringVar(&allowPriv, "allow-private-forwarding", env("ALLOW_PRIVATE_FORWARDING", "false"), "allow forwarding to loopback, private and link-local addresses; always on when listening on loopback only (env TAILHOOK_ALLOW_PRIVATE_FORWARDING)")
@@ -104,6 +107,11 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if c.MaxRequests, err = strconv.ParseInt(maxReq, 10, 64); err != nil || c.MaxRequests < 1 {
 		return c, bad("max-requests", maxReq, "want a whole number of at least 1")
+	}
+	if maxStorage != "" {
+		if c.MaxStorage, err = parseSize(maxStorage); err != nil || c.MaxStorage <= 0 {
+			return c, bad("max-storage", maxStorage, "want a positive size such as 10GiB, 512MiB or 1048576")
+		}
 	}
 	if c.Retention, err = time.ParseDuration(retention); err != nil || c.Retention < time.Minute {
 		return c, bad("retention", retention, "want a duration of at least 1m, such as 168h")

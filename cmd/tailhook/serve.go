@@ -26,6 +26,8 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	}
 	db, err := storage.Open(ctx, c.DB, storage.Options{
 		MaxRequests: c.MaxRequests,
+		MaxStorage:  c.MaxStorage,
+		KeepFree:    keepFree(c.MaxStorage),
 		Retention:   c.Retention,
 		Log:         log,
 	})
@@ -82,7 +84,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	hs.RegisterOnShutdown(srv.Close)
 
 	log.Info("tailhook listening", "url", displayURL(ln.Addr().String(), c.BaseURL), "addr", ln.Addr().String(),
-		"db", c.DB, "version", version, "max_body", formatBytes(c.MaxBody))
+		"db", c.DB, "version", version, "max_body", formatBytes(c.MaxBody), "max_storage", storageBudget(db))
 	if allInterfaces(c.Addr) {
 		log.Warn("listening on every network interface: tailhook is reachable from other machines; "+
 			"use --addr 127.0.0.1:PORT to keep it local", "addr", c.Addr)
@@ -161,4 +163,27 @@ func withPprof(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// keepFree is the share of the database's file system left free when
+// --max-storage is not given (the contract's default).
+func keepFree(maxStorage int64) float64 {
+	if maxStorage > 0 {
+		return 0
+	}
+	return 0.10
+}
+
+// storageBudget describes the database's budget for the start-up log line.
+func storageBudget(db *storage.DB) string {
+	_, budget := db.Space()
+	switch {
+	case budget <= 0:
+		return "none"
+	case budget%(1<<20) == 0:
+		return formatBytes(budget) // as given
+	case budget >= 1<<30:
+		return fmt.Sprintf("%.1fGiB", float64(budget)/(1<<30))
+	}
+	return fmt.Sprintf("%.1fMiB", float64(budget)/(1<<20))
 }
