@@ -140,9 +140,9 @@ func BenchmarkListRequests(b *testing.B) {
 			}
 		})
 	}
-	b.Run("RequestsAfter-100", func(b *testing.B) {
+	b.Run("Backlog-100", func(b *testing.B) {
 		for b.Loop() {
-			if got, err := db.RequestsAfter(ctx, bin, n/2, 100); err != nil || len(got) != 100 {
+			if got, err := requestsAfter(db, ctx, bin, n/2, 100); err != nil || len(got) != 100 {
 				b.Fatalf("%d, %v", len(got), err)
 			}
 		}

@@ -116,6 +116,12 @@ type Capture struct {
 	// DeliverTo, when set, queues an auto-forward job to this URL in the same
 	// transaction, so that a crash cannot lose it.
 	DeliverTo string
+	// Durable, when set, is called with the stored request once it is
+	// durable (committed and fsynced): on the syncer goroutine, in commit
+	// (and so per-bin seq) order, before Capture returns. It must not block
+	// and must not write to the database: the write path waits for it. The
+	// web server publishes its live event here.
+	Durable func(*Request)
 }
 
 // Captured is the outcome of a stored capture.
@@ -135,7 +141,7 @@ type Captured struct {
 //
 // Capture assigns c.Request's ID and Seq, sets ReceivedAt to what is stored
 // (UTC, microseconds; the commit's clock when zero) and drops the body of a
-// truncated capture, so that the Request handed to AfterCapture and returned
+// truncated capture, so that the Request handed to c.Durable and returned
 // here is exactly what a later read gives back.
 func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 	r := c.Request
@@ -225,8 +231,8 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 	}, after: func() {
 		db.stats.Captures.Add(1)
 		db.space.grown.Add(grows)
-		if db.opts.AfterCapture != nil {
-			db.opts.AfterCapture(r)
+		if c.Durable != nil {
+			c.Durable(r)
 		}
 	}}
 	err = db.submit(ctx, o)
@@ -497,45 +503,6 @@ func (db *DB) ListRequests(ctx context.Context, binID string, o ListOptions) ([]
 	return reqs, more, nil
 }
 
-// matchSQL is the search predicate. SQLite's lower() folds ASCII only, which
-// covers header names, methods and the usual JSON keys; see the README. The
-// needle is folded the same way (foldASCII), or a query with a non-ASCII
-// capital could never match, not even its exact text.
-const matchSQL = `(instr(lower(method || ' ' || path || '?' || query), ?) > 0
-	OR instr(lower(headers), ?) > 0
-	OR instr(lower(CAST(body AS TEXT)), ?) > 0)`
-
-func matchArgs(q string) []any {
-	l := foldASCII(q)
-	// Headers are stored as JSON, so match the JSON-escaped form of the needle.
-	j, _ := json.Marshal(l)
-	hj := strings.TrimSuffix(strings.TrimPrefix(string(j), `"`), `"`)
-	return []any{l, hj, l}
-}
-
-// Matches reports whether r matches the search query q, by the same rule as
-// ListOptions.Query; it lets live filters agree with stored searches.
-func (r *Request) Matches(q string) bool {
-	if q == "" {
-		return true
-	}
-	l := foldASCII(q)
-	if strings.Contains(foldASCII(r.Method+" "+r.Path+"?"+r.Query), l) {
-		return true
-	}
-	for name, vs := range r.Header {
-		if strings.Contains(foldASCII(name), l) {
-			return true
-		}
-		for _, v := range vs {
-			if strings.Contains(foldASCII(v), l) {
-				return true
-			}
-		}
-	}
-	return strings.Contains(foldASCII(string(r.Body)), l)
-}
-
 // foldASCII lower-cases ASCII letters only and leaves every other byte as it
 // is, exactly like SQLite's built-in lower(); strings.ToLower would also fold
 // non-ASCII letters and rewrite invalid UTF-8, so Go and SQL would disagree.
@@ -575,23 +542,6 @@ func (db *DB) queryRequests(ctx context.Context, q string, withBody bool, args .
 		reqs = append(reqs, r)
 	}
 	return reqs, rows.Err()
-}
-
-// RequestsAfter returns up to limit whole requests of a bin with seq > after,
-// oldest first: the backlog of a resuming live stream. A limit of 0 or less
-// means 100.
-func (db *DB) RequestsAfter(ctx context.Context, binID string, after int64, limit int) ([]*Request, error) {
-	if limit <= 0 {
-		// SQLite reads a negative LIMIT as "no limit": a whole bin of
-		// 10 MiB bodies would be read into memory at once.
-		limit = 100
-	}
-	reqs, err := db.queryRequests(ctx, `SELECT `+summaryColumns+`, body FROM requests
-		WHERE bin_id = ? AND seq > ? ORDER BY seq LIMIT ?`, true, binID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("requests after %d: %w", after, err)
-	}
-	return reqs, nil
 }
 
 // Request returns one whole request with its forwarding history, or ErrNotFound.

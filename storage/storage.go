@@ -48,12 +48,6 @@ type Options struct {
 	Retention time.Duration
 	// PruneEvery is how often the pruner looks for work. Defaults to 30 s.
 	PruneEvery time.Duration
-	// AfterCapture is called once per captured request when it is durable
-	// (committed and fsynced), from the syncer goroutine, in commit (and so
-	// per-bin seq) order, and before that Capture returns. It must not block
-	// and must not write to the database: it runs on the write path, which
-	// waits for it.
-	AfterCapture func(*Request)
 	// Log receives background errors (pruning). Defaults to slog.Default().
 	Log *slog.Logger
 	// MaxStorage is the bytes the database (pages holding data, plus the

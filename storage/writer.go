@@ -178,6 +178,8 @@ func (db *DB) writeBackground(ctx context.Context, fn func(*wtx) error) error {
 }
 
 // writeBin is write for an op that changes or deletes bin's row by SQL.
+// Every such op must go through it, or flushAll overwrites its change with
+// the counter kept in memory: TestBinRowsChangeOnlyInWriteBin checks that.
 func (db *DB) writeBin(ctx context.Context, binID string, fn func(*wtx) error) error {
 	return db.submit(ctx, &op{fn: fn, bin: binID})
 }

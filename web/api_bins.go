@@ -102,16 +102,14 @@ func binName(w http.ResponseWriter, r *http.Request) (string, error) {
 	return strings.TrimSpace(in.Name), nil
 }
 
-func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) error {
 	if ok, retry := s.allowBinCreate(r); !ok {
 		w.Header().Set("Retry-After", retry)
-		writeError(w, http.StatusTooManyRequests, "too many new bins from this address (--bin-limit); retry in "+retry+" s")
-		return
+		return &apiError{http.StatusTooManyRequests, "too many new bins from this address (--bin-limit); retry in " + retry + " s"}
 	}
 	name, err := binName(w, r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	// A browser creating a bin through the API owns it like one using the
 	// form; API clients without a cookie get an unowned, token-only bin.
@@ -123,113 +121,104 @@ func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	bin, token, err := s.db.CreateBin(r.Context(), name, owner)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	j := s.toBinJSON(r, &bin)
 	j.Token = token
 	writeJSON(w, http.StatusCreated, j)
+	return nil
 }
 
 // handleTokenCreate gives the bin a new API token, shown this once; the old
 // one stops working. It is how a bin made in the browser gets a token for
 // scripts and tailhook relay, and how a leaked token is replaced.
-func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	bin, token, err := s.db.NewToken(r.Context(), bin.ID)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	// Streams opened with the old token end now.
-	s.hub.Notice(bin.ID, NoticeCredentialChanged)
+	// Streams opened with the old token end.
+	s.hub.Publish(Event{Kind: CredentialChanged, Bin: bin.ID})
 	j := s.toBinJSON(r, &bin)
 	j.Token = token
 	writeJSON(w, http.StatusOK, j)
+	return nil
 }
 
 // handleBinRename sets the bin's name ("" for none).
-func (s *Server) handleBinRename(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinRename(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	name, err := binName(w, r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if bin, err = s.db.SetName(r.Context(), bin.ID, name); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleBinGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinGet(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleBinDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinDelete(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if err := s.db.DeleteBin(r.Context(), bin.ID); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	s.hub.Removed(bin.ID, "bin")
-	s.hub.Notice(bin.ID, NoticeBinDeleted)
+	s.hub.Publish(Event{Kind: BinDeleted, Bin: bin.ID})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) handleResponsePut(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleResponsePut(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	var resp storage.Response
 	if err := decodeJSON(w, r, &resp); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if err := validateResponse(&resp); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	bin, err = s.db.SetResponse(r.Context(), bin.ID, &resp)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleResponseDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleResponseDelete(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	bin, err = s.db.SetResponse(r.Context(), bin.ID, nil)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
 // validateResponse checks a configured response and fills in defaults.

@@ -16,56 +16,51 @@ import (
 // nosniff and a sandboxing CSP: a browser can only ever decode an image.
 
 func (s *Server) bodyViewRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /bins/{bin}/requests/{id}/image", s.handleImage)
-	mux.HandleFunc("GET /bins/{bin}/requests/{id}/parts/{n}/image", s.handleImage)
-	mux.HandleFunc("GET /s/{share}/requests/{id}/image", s.handleSharedImage)
-	mux.HandleFunc("GET /s/{share}/requests/{id}/parts/{n}/image", s.handleSharedImage)
+	h := s.handle
+	mux.Handle("GET /bins/{bin}/requests/{id}/image", h(s.handleImage))
+	mux.Handle("GET /bins/{bin}/requests/{id}/parts/{n}/image", h(s.handleImage))
+	mux.Handle("GET /s/{share}/requests/{id}/image", h(s.handleSharedImage))
+	mux.Handle("GET /s/{share}/requests/{id}/parts/{n}/image", h(s.handleSharedImage))
 }
 
-func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) error {
 	_, req, err := s.requestFrom(r)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
-	s.writeImage(w, r, req)
+	return writeImage(w, r, req)
 }
 
-func (s *Server) handleSharedImage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSharedImage(w http.ResponseWriter, r *http.Request) error {
 	sharedHeaders(w)
 	_, req, err := s.sharedRequest(r)
 	if err != nil {
-		s.shareFail(w, r, err)
-		return
+		return err
 	}
-	s.writeImage(w, r, req)
+	return writeImage(w, r, req)
 }
 
-func (s *Server) writeImage(w http.ResponseWriter, r *http.Request, req *storage.Request) {
+func writeImage(w http.ResponseWriter, r *http.Request, req *storage.Request) error {
 	data := req.Body
 	if n := r.PathValue("n"); n != "" {
 		i, err := strconv.Atoi(n)
 		if err != nil || i < 0 {
-			http.NotFound(w, r)
-			return
+			return errNotFound
 		}
 		var ok bool
 		if data, _, _, ok = views.MultipartPart(req.Header.Get("Content-Type"), req.Body, i); !ok {
-			http.NotFound(w, r)
-			return
+			return errNotFound
 		}
 	} else if enc := strings.Join(req.Header.Values("Content-Encoding"), ","); enc != "" {
 		out, _, clipped, err := views.DecodeContent(enc, data, views.MaxDecoded)
 		if err != nil || clipped {
-			http.NotFound(w, r)
-			return
+			return errNotFound
 		}
 		data = out
 	}
 	ctype := views.ImageType(data)
 	if ctype == "" {
-		http.NotFound(w, r)
-		return
+		return errNotFound
 	}
 	h := w.Header()
 	h.Set("Content-Type", ctype)
@@ -77,6 +72,7 @@ func (s *Server) writeImage(w http.ResponseWriter, r *http.Request, req *storage
 	if r.Method != http.MethodHead {
 		w.Write(data)
 	}
+	return nil
 }
 
 // extensions by media type, for download names; anything else is .bin.

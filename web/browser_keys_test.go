@@ -47,7 +47,7 @@ func TestBrowserUndoDelete(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#detail [data-delete]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#undo-note`)),
 	)
-	waitFor(t, func() bool { return count() == 2 }, "the delete sent after the undo note")
+	eventually(t, 5*time.Second, "the delete sent after the undo note", func() bool { return count() == 2 })
 }
 
 // TestBrowserKeyboard: ? lists the shortcuts, o loads older requests, f

@@ -63,7 +63,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok, retry := s.limits.allow(bin.ID); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later")
+		s.fail(w, r, &apiError{http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later"})
 		return
 	}
 
@@ -140,14 +140,12 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 // --max-storage, 500 for anything else.
 func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID string, err error) {
 	if errors.Is(err, storage.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
-		return
+		err = notFound("no bin with id " + strconv.Quote(binID))
 	}
 	if errors.Is(err, storage.ErrStorageFull) {
-		writeError(w, http.StatusInsufficientStorage, "the server's storage is full (--max-storage); not stored, retry later")
-		return
+		err = &apiError{http.StatusInsufficientStorage, "the server's storage is full (--max-storage); not stored, retry later"}
 	}
-	s.serverError(w, r, err)
+	s.fail(w, r, err)
 }
 
 // store checks the request's signature, queues its auto-forward and stores
@@ -160,7 +158,11 @@ func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Reque
 			req.Answered.Status = http.StatusUnauthorized
 		}
 	}
-	c := storage.Capture{Request: req}
+	// Published once durable, from the database's syncer goroutine and in
+	// seq order, before the sender hears back (hub.go).
+	c := storage.Capture{Request: req, Durable: func(r *storage.Request) {
+		s.hub.Publish(Event{Kind: Captured, Bin: r.BinID, Seq: r.Seq, Request: r})
+	}}
 	// A truncated capture has no body to deliver.
 	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" && !req.Truncated {
 		c.DeliverTo = s.deliveryURL(bin.Forwarding.URL, req.Path, req.Query)

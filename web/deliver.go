@@ -30,9 +30,9 @@ type deliverer struct {
 	db     *storage.DB
 	client *forward.Client
 	log    *slog.Logger
-	notify func(binID string, seq int64)
+	notify func(ctx context.Context, binID string, seq int64) // forwarding of a request changed
 	now    func() time.Time
-	metric *Metrics // nil: not counted
+	metric *Metrics
 
 	wake chan struct{}
 	done chan string // bin id of a finished delivery
@@ -41,8 +41,8 @@ type deliverer struct {
 	busy map[string]bool // bins with a delivery in flight
 }
 
-func newDeliverer(db *storage.DB, client *forward.Client, log *slog.Logger, notify func(string, int64)) *deliverer {
-	return &deliverer{db: db, client: client, log: log, notify: notify, now: time.Now,
+func newDeliverer(db *storage.DB, client *forward.Client, log *slog.Logger, metric *Metrics, notify func(context.Context, string, int64)) *deliverer {
+	return &deliverer{db: db, client: client, log: log, metric: metric, notify: notify, now: time.Now,
 		wake: make(chan struct{}, 1), done: make(chan string, deliverConcurrency), busy: map[string]bool{}}
 }
 
@@ -154,7 +154,7 @@ func (d *deliverer) deliver(ctx context.Context, job storage.Delivery) {
 	}
 	d.log.Debug("auto-forward attempt", "bin", job.BinID, "seq", job.Seq, "url", job.URL, "status", res.Status,
 		"attempt", attempt, "state", state, "error", f.Error)
-	d.notify(job.BinID, job.Seq)
+	d.notify(ctx, job.BinID, job.Seq)
 }
 
 // checkTarget refuses an auto-forward target whose host resolves to an
@@ -188,41 +188,18 @@ func (s *Server) checkTarget(ctx context.Context, raw string) error {
 	return nil
 }
 
-// forwardListeners tell live viewers that a request's forwarding history
-// changed, so its badge can update.
-type forwardListeners struct {
-	mu   sync.Mutex
-	byID map[string]map[*func(int64)]struct{}
-}
-
-func (l *forwardListeners) listen(binID string, fn func(seq int64)) (stop func()) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.byID == nil {
-		l.byID = map[string]map[*func(int64)]struct{}{}
+// forwardChanged tells a bin's live viewers that a request's forwarding
+// changed. The request is read once here, not once per viewer.
+func (s *Server) forwardChanged(ctx context.Context, binID string, seq int64) {
+	if s.hub.subscribers(binID) == 0 {
+		return
 	}
-	if l.byID[binID] == nil {
-		l.byID[binID] = map[*func(int64)]struct{}{}
-	}
-	l.byID[binID][&fn] = struct{}{}
-	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		delete(l.byID[binID], &fn)
-		if len(l.byID[binID]) == 0 {
-			delete(l.byID, binID)
+	req, err := s.db.Request(context.WithoutCancel(ctx), binID, seq)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			s.log.Error("live: load changed request", "bin", binID, "seq", seq, "error", err)
 		}
+		return
 	}
-}
-
-func (l *forwardListeners) publish(binID string, seq int64) {
-	l.mu.Lock()
-	fns := make([]func(int64), 0, len(l.byID[binID]))
-	for fn := range l.byID[binID] {
-		fns = append(fns, *fn)
-	}
-	l.mu.Unlock()
-	for _, fn := range fns {
-		fn(seq)
-	}
+	s.hub.Publish(Event{Kind: ForwardChanged, Bin: binID, Seq: seq, Request: req})
 }

@@ -179,3 +179,10 @@ func maskSecret(v string) string {
 	}
 	return v[:4] + "••••" + v[len(v)-2:]
 }
+
+// forwardEventJSON is the data of the API stream's "forward" event.
+type forwardEventJSON struct {
+	Seq      int64          `json:"seq"`
+	Delivery *deliveryJSON  `json:"delivery"`
+	Forwards *[]forwardJSON `json:"forwards"`
+}

@@ -24,10 +24,11 @@ const (
 )
 
 func (s *Server) loginRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/bins/{bin}/login-links", s.handleLoginLinkCreate)
-	mux.HandleFunc("GET /login/{secret}", s.handleLoginLinkPage)
-	mux.HandleFunc("POST /login/{secret}", s.handleLoginLinkUse)
-	mux.HandleFunc("POST /bins/{bin}/unlock", s.handleUnlock)
+	h := s.handle
+	mux.Handle("POST /api/bins/{bin}/login-links", h(s.handleLoginLinkCreate))
+	mux.Handle("GET /login/{secret}", h(s.handleLoginLinkPage))
+	mux.Handle("POST /login/{secret}", h(s.handleLoginLinkUse))
+	mux.Handle("POST /bins/{bin}/unlock", h(s.handleUnlock))
 }
 
 // opens is credential.allows, plus the bins given to a browser by a login
@@ -47,53 +48,48 @@ type loginLinkJSON struct {
 	ExpiresAt string `json:"expires_at"`
 }
 
-func (s *Server) handleLoginLinkCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLoginLinkCreate(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		ExpiresIn string `json:"expires_in"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	ttl := defaultLoginLinkTTL
 	if in.ExpiresIn != "" {
 		ttl, err = parseDuration(in.ExpiresIn)
 		if err != nil || ttl <= 0 {
-			s.apiFail(w, r, badRequest(`expires_in must be a positive duration such as "15m" or "2h"`))
-			return
+			return badRequest(`expires_in must be a positive duration such as "15m" or "2h"`)
 		}
 		if ttl > maxLoginLinkTTL {
-			s.apiFail(w, r, badRequest("expires_in is over the maximum of 24h"))
-			return
+			return badRequest("expires_in is over the maximum of 24h")
 		}
 	}
 	l, err := s.db.CreateLoginLink(r.Context(), bin.ID, ttl)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, loginLinkJSON{URL: s.baseURL(r) + "/login/" + l.Secret, ExpiresAt: l.ExpiresAt.Format(timeFormat)})
+	return nil
 }
 
 // handleLoginLinkPage shows what the link opens and a button to open it.
 // GET never spends the link: chat apps and mail scanners fetch links to
 // preview them, and must not use them up.
-func (s *Server) handleLoginLinkPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLoginLinkPage(w http.ResponseWriter, r *http.Request) error {
 	secret := r.PathValue("secret")
 	bin, err := s.db.LoginLinkBin(r.Context(), secret)
 	if err != nil {
-		s.loginLinkFail(w, r, err)
-		return
+		return s.loginLinkFail(w, r, err)
 	}
 	// Referrer-Policy: no-referrer (secureHeaders) keeps the secret out of
 	// any Referer; this keeps the page out of search indexes.
 	w.Header().Set("X-Robots-Tag", "noindex")
-	s.render(w, r, http.StatusOK, views.LoginLinkPage(s.page("Open a bin"), views.LoginLinkView{
+	return s.render(w, r, http.StatusOK, views.LoginLinkPage(s.page("Open a bin"), views.LoginLinkView{
 		Name: bin.Name, BinID: bin.ID, Action: "/login/" + secret,
 	}))
 }
@@ -101,69 +97,62 @@ func (s *Server) handleLoginLinkPage(w http.ResponseWriter, r *http.Request) {
 // handleLoginLinkUse spends the link, adds its bin to this browser and opens
 // the inspector. The form is same-origin (crossOrigin checks it), so a
 // foreign page cannot log a visitor into a bin of its choosing.
-func (s *Server) handleLoginLinkUse(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLoginLinkUse(w http.ResponseWriter, r *http.Request) error {
 	browser, err := s.session.ensureBrowserID(w, r, s.isTLS(r))
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	binID, err := s.db.UseLoginLink(r.Context(), r.PathValue("secret"), browser)
 	if err != nil {
-		s.loginLinkFail(w, r, err)
-		return
+		return s.loginLinkFail(w, r, err)
 	}
 	http.Redirect(w, r, views.BinPath(binID), http.StatusSeeOther)
+	return nil
 }
 
-func (s *Server) loginLinkFail(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) loginLinkFail(w http.ResponseWriter, r *http.Request, err error) error {
 	if errors.Is(err, storage.ErrNotFound) {
-		s.render(w, r, http.StatusNotFound, views.LoginLinkGone(s.page("Link not valid")))
-		return
+		return s.render(w, r, http.StatusNotFound, views.LoginLinkGone(s.page("Link not valid")))
 	}
-	s.pageFail(w, r, err)
+	return err
 }
 
 // binPageFail answers /bins/{bin} that this browser may not see: the same
 // "not found" page for a missing bin and one of another browser, with the
 // token form.
-func (s *Server) binPageFail(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) binPageFail(w http.ResponseWriter, r *http.Request, err error) error {
 	var ae *apiError
 	if errors.As(err, &ae) && ae.status == http.StatusNotFound || errors.Is(err, storage.ErrNotFound) {
-		s.render(w, r, http.StatusNotFound, views.BinNotFound(s.page("Not found"), views.BinPath(r.PathValue("bin"))+"/unlock", ""))
-		return
+		return s.render(w, r, http.StatusNotFound, views.BinNotFound(s.page("Not found"), views.BinPath(r.PathValue("bin"))+"/unlock", ""))
 	}
-	s.pageFail(w, r, err)
+	return err
 }
 
 // handleUnlock takes a bin's token from the not-found page's form. The right
 // token adds the bin to this browser; anything else, including a bin that
 // does not exist, gives the same not-found page with the same error.
-func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "Could not read the form.", http.StatusBadRequest)
-		return
+		return badRequest("Could not read the form.")
 	}
 	id := r.PathValue("bin")
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	bin, err := s.db.Bin(r.Context(), id)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	if err != nil || !bin.CheckToken(token) {
-		s.render(w, r, http.StatusNotFound, views.BinNotFound(s.page("Not found"), views.BinPath(id)+"/unlock",
+		return s.render(w, r, http.StatusNotFound, views.BinNotFound(s.page("Not found"), views.BinPath(id)+"/unlock",
 			"That token does not open a bin here."))
-		return
 	}
 	browser, err := s.session.ensureBrowserID(w, r, s.isTLS(r))
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	if err := s.db.AddBrowser(r.Context(), bin.ID, browser); err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, views.BinPath(bin.ID), http.StatusSeeOther)
+	return nil
 }

@@ -330,7 +330,7 @@ func TestMaxInflight(t *testing.T) {
 	// A sends 20 KiB of a 60 KiB body and pauses: its buffer has grown
 	// to 32 KiB to hold them.
 	slow := a.rawConn(fmt.Sprintf("POST /b/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", bin.ID, 60<<10, strings.Repeat("a", 20<<10)))
-	waitFor(t, func() bool { return a.srv.inflight.used.Load() >= 20<<10 }, "the first body to be buffered")
+	eventually(t, 5*time.Second, "the first body to be buffered", func() bool { return a.srv.inflight.used.Load() >= 20<<10 })
 	res := a.do("POST", "/b/"+bin.ID, "", nil, strings.Repeat("b", 40<<10))
 	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
 		t.Errorf("second body: %d %s, Retry-After %q", res.StatusCode, res.body, res.Header.Get("Retry-After"))
@@ -341,7 +341,7 @@ func TestMaxInflight(t *testing.T) {
 	if res, body, _ := readAnswer(t, slow); res.StatusCode != 200 {
 		t.Errorf("first body: %d %s", res.StatusCode, body)
 	}
-	waitFor(t, func() bool { return a.srv.inflight.used.Load() == 0 }, "the budget to be given back")
+	eventually(t, 5*time.Second, "the budget to be given back", func() bool { return a.srv.inflight.used.Load() == 0 })
 	if res := a.do("POST", "/b/"+bin.ID, "", nil, strings.Repeat("b", 40<<10)); res.StatusCode != 200 {
 		t.Errorf("after the first finished: %d", res.StatusCode)
 	}

@@ -68,8 +68,11 @@ type Server struct {
 	// snsConfirm follows an SNS SubscribeURL (replaced in tests).
 	snsConfirm func(ctx context.Context, url string) (int, []byte, error)
 	deliverer  *deliverer
-	fwd        forwardListeners // forwarding history changes, for live badges
-	metrics    *Metrics         // GET /metrics (metrics.go)
+	metrics    *Metrics // GET /metrics (metrics.go)
+
+	// Live streams (live.go); tests shorten them.
+	liveWriteTimeout time.Duration
+	heartbeat        time.Duration
 
 	baseCtx context.Context // cancelled on Close: ends streams and long polls
 	cancel  context.CancelFunc
@@ -77,9 +80,10 @@ type Server struct {
 	handler http.Handler
 }
 
-// New builds a Server. The hub must be the one the database reports captures
-// to (storage.Options.AfterCapture).
-func New(ctx context.Context, cfg Config, db *storage.DB, hub *Hub, log *slog.Logger) (*Server, error) {
+// New builds the Server and everything it runs on: the event hub, the
+// metrics, the forwarder and its background worker, the routes. Nothing is
+// wired anywhere else.
+func New(ctx context.Context, cfg Config, db *storage.DB, log *slog.Logger) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 10 << 20
 	}
@@ -90,19 +94,21 @@ func New(ctx context.Context, cfg Config, db *storage.DB, hub *Hub, log *slog.Lo
 		cfg.MaxInflight = 256 << 20
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, db: db, hub: hub, log: log, limits: newLimiter(cfg.RateLimit),
-		binRate: newLimiterPer(float64(cfg.BinLimit), time.Minute, cfg.BinLimit), inflight: budget{max: cfg.MaxInflight}}
+	s := &Server{cfg: cfg, db: db, hub: NewHub(db.Backlog), log: log, limits: newLimiter(cfg.RateLimit),
+		binRate: newLimiterPer(float64(cfg.BinLimit), time.Minute, cfg.BinLimit), inflight: budget{max: cfg.MaxInflight},
+		liveWriteTimeout: liveWriteTimeout, heartbeat: liveHeartbeat}
 	s.baseCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var err error
 	if s.session, err = newSessions(ctx, db, cfg.SessionKey); err != nil {
 		return nil, err
 	}
+	s.metrics = newMetrics(db, s.hub)
 	s.forwarder = forward.New(forward.Options{
 		ConnectTimeout: cfg.ForwardConnectTimeout,
 		Timeout:        cfg.ForwardTimeout,
 		AllowPrivate:   cfg.AllowPrivateForwarding,
 	})
-	s.deliverer = newDeliverer(db, s.forwarder, log, s.fwd.publish)
+	s.deliverer = newDeliverer(db, s.forwarder, log, s.metrics, s.forwardChanged)
 	s.keys = newKeyCache()
 	s.snsConfirm = newSNSConfirm()
 	s.handler = s.routes()
@@ -126,8 +132,10 @@ func New(ctx context.Context, cfg Config, db *storage.DB, hub *Hub, log *slog.Lo
 // everything else through the router and its middleware.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close ends live streams and long polls and stops background workers. Call
-// it when the HTTP server begins shutting down, before closing the database.
+// Close ends live streams (clients reconnect to the next server and resume
+// from the database), answers long polls 503 and stops background workers.
+// Call it when the HTTP server begins shutting down, before closing the
+// database.
 func (s *Server) Close() {
 	s.cancel()
 	s.hub.Close()

@@ -12,20 +12,17 @@ import (
 // SubscriptionConfirmation, on the user's click only (never on capture: a
 // forged confirmation must not subscribe anyone), and only to an https SNS
 // endpoint asking ConfirmSubscription.
-func (s *Server) handleSNSConfirm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSNSConfirm(w http.ResponseWriter, r *http.Request) error {
 	_, req, err := s.requestFrom(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	u, err := signature.SNSSubscribeURL(req.Body)
 	if err != nil {
-		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error()})
-		return
+		return &apiError{http.StatusUnprocessableEntity, err.Error()}
 	}
 	if u == "" {
-		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture is not an SNS SubscriptionConfirmation"})
-		return
+		return &apiError{http.StatusUnprocessableEntity, "this capture is not an SNS SubscriptionConfirmation"}
 	}
 	status, body, err := s.snsConfirm(r.Context(), u)
 	out := map[string]any{"url": u, "status": status, "body": string(body)}
@@ -34,6 +31,7 @@ func (s *Server) handleSNSConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("SNS subscription confirmed by the user", "request", req.ID, "status", status)
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // newSNSConfirm returns the default confirmer: a GET through a forwarding

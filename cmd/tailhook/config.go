@@ -32,6 +32,7 @@ type serveConfig struct {
 	Pprof                  bool
 	ForwardConnectTimeout  time.Duration
 	ForwardTimeout         time.Duration
+	ReadHeaderTimeout      time.Duration
 	CaptureHost            string
 	BodyTimeout            time.Duration
 	MaxInflight            int64
@@ -73,9 +74,10 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.StringVar(&c.SessionKey, "session-key", env("SESSION_KEY", ""), "`key` for the session cookie (env TAILHOOK_SESSION_KEY; default: generated once and kept in the database)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json (env TAILHOOK_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn or error (env TAILHOOK_LOG_LEVEL)")
-	var pprof, fwdConnect, fwdTotal string
+	var pprof, fwdConnect, fwdTotal, headerTimeout string
 	fs.StringVar(&fwdConnect, "forward-connect-timeout", env("FORWARD_CONNECT_TIMEOUT", "5s"), "how long forwarding waits to connect to a target (env TAILHOOK_FORWARD_CONNECT_TIMEOUT)")
 	fs.StringVar(&fwdTotal, "forward-timeout", env("FORWARD_TIMEOUT", "30s"), "how long one forwarding attempt may take in all (env TAILHOOK_FORWARD_TIMEOUT)")
+	fs.StringVar(&headerTimeout, "read-header-timeout", env("READ_HEADER_TIMEOUT", "10s"), "how long a client may take to send a request's headers before it is cut off (env TAILHOOK_READ_HEADER_TIMEOUT)")
 	fs.StringVar(&pprof, "pprof", env("PPROF", "false"), "serve /debug/pprof (env TAILHOOK_PPROF)")
 	var bodyTimeout, maxInflight, binLimit string
 	fs.StringVar(&c.CaptureHost, "capture-host", env("CAPTURE_HOST", ""), "`host` name that alone serves /b/… captures, e.g. hooks.example.com; pages and /api are not served on it (env TAILHOOK_CAPTURE_HOST; default: captures on any host)")
@@ -131,6 +133,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if c.ForwardTimeout, err = time.ParseDuration(fwdTotal); err != nil || c.ForwardTimeout <= 0 {
 		return c, bad("forward-timeout", fwdTotal, "want a positive duration such as 30s")
+	}
+	if c.ReadHeaderTimeout, err = time.ParseDuration(headerTimeout); err != nil || c.ReadHeaderTimeout <= 0 {
+		return c, bad("read-header-timeout", headerTimeout, "want a positive duration such as 10s")
 	}
 	if c.BodyTimeout, err = time.ParseDuration(bodyTimeout); err != nil || c.BodyTimeout <= 0 {
 		return c, bad("body-timeout", bodyTimeout, "want a positive duration such as 60s")

@@ -85,10 +85,8 @@ func TestSlowBodiesKeepMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the real binary and opens 1 000 connections")
 	}
-	addr := freeAddr(t)
-	base := "http://" + addr
-	cmd := startBinary(t, "serve", "--addr", addr, "--db", filepath.Join(t.TempDir(), "rss.db"), "--rate-limit", "0")
-	waitHealthy(t, base)
+	cmd, base := startBinary(t, "", "--db", filepath.Join(t.TempDir(), "rss.db"), "--rate-limit", "0")
+	addr := strings.TrimPrefix(base, "http://")
 	bin := createBin(t, base)
 	idle := rssOf(t, cmd.Process.Pid)
 	at100 := slowBodies(t, cmd.Process.Pid, addr, bin.ID, 100, 200<<20)
@@ -111,15 +109,7 @@ func TestSlowBodiesKeepMemoryBounded(t *testing.T) {
 // a capture waiting out its configured delay gets 503 too, before the
 // program exits.
 func TestShutdownAnswersWaiting(t *testing.T) {
-	addr := freeAddr(t)
-	base := "http://" + addr
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", addr, "--db", filepath.Join(t.TempDir(), "w.db")}, noEnv, io.Discard, io.Discard)
-	}()
-	waitHealthy(t, base)
+	base, _, stop := startRun(t, "--db", filepath.Join(t.TempDir(), "w.db"))
 	bin := createBin(t, base)
 	req, _ := http.NewRequest("PUT", base+"/api/bins/"+bin.ID+"/response", strings.NewReader(`{"status":201,"body":"late","delay_ms":20000}`))
 	req.Header.Set("Authorization", "Bearer "+bin.Token)
@@ -151,7 +141,8 @@ func TestShutdownAnswersWaiting(t *testing.T) {
 	cr, _ := http.NewRequest("POST", base+"/b/"+bin.ID+"/delayed", strings.NewReader("x"))
 	delayed := get(cr)
 	time.Sleep(500 * time.Millisecond) // both are in their handlers
-	cancel()
+	done := make(chan error, 1)
+	go func() { done <- stop() }()
 	for name, ch := range map[string]<-chan answer{"wait": wait, "delayed capture": delayed} {
 		select {
 		case a := <-ch:
@@ -215,7 +206,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.Chmod(filepath.Dir(bin), 0o755)
-			cmd := exec.Command(bin, "serve", "--addr", freeAddr(t), "--db", tc.db)
+			cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", tc.db)
 			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 			out, err := cmd.CombinedOutput()
 			if err == nil {
@@ -223,7 +214,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 			}
 			stderr = string(out)
 		} else {
-			err := run(context.Background(), []string{"serve", "--addr", freeAddr(t), "--db", tc.db}, noEnv, io.Discard, io.Discard)
+			err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", tc.db}, noEnv, io.Discard, io.Discard)
 			if err == nil {
 				t.Fatalf("%s: no error", tc.db)
 			}

@@ -25,14 +25,12 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hub := web.NewHub(log)
 	db, err := storage.Open(ctx, c.DB, storage.Options{
-		MaxRequests:  c.MaxRequests,
-		MaxStorage:   c.MaxStorage,
-		KeepFree:     keepFree(c.MaxStorage),
-		Retention:    c.Retention,
-		AfterCapture: hub.Publish,
-		Log:          log,
+		MaxRequests: c.MaxRequests,
+		MaxStorage:  c.MaxStorage,
+		KeepFree:    keepFree(c.MaxStorage),
+		Retention:   c.Retention,
+		Log:         log,
 	})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -57,7 +55,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		MaxInflight:            c.MaxInflight,
 		BinLimit:               c.BinLimit,
 		Version:                version,
-	}, db, hub, log)
+	}, db, log)
 	if err != nil {
 		ln.Close()
 		db.Close()
@@ -72,8 +70,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		// Header lines as received, in order and spelling (ln is wrapped
 		// by rawhead.Listen below).
 		ConnContext: rawhead.ConnContext,
-		// A sender that trickles its headers is cut off; the contract says 10 s.
-		ReadHeaderTimeout: 10 * time.Second,
+		// A sender that trickles its headers is cut off; the contract says
+		// 10 s, the default of --read-header-timeout.
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		MaxHeaderBytes:    1 << 20,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: it is an absolute deadline that would kill event

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -45,22 +44,12 @@ func TestParseMaxStorage(t *testing.T) {
 // every acknowledged capture is kept; once room is freed (here the bin is
 // cleared) captures are taken again. Real server, real HTTP, a real file.
 func TestMaxStorage507(t *testing.T) {
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs safeBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", addr, "--db", filepath.Join(t.TempDir(), "t.db"),
-			"--max-storage", "2MiB", "--rate-limit", "0"}, noEnv, io.Discard, &logs)
-	}()
+	base, logs, stop := startRun(t, "--db", filepath.Join(t.TempDir(), "t.db"), "--max-storage", "2MiB", "--rate-limit", "0")
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("run: %v", err)
 		}
 	}()
-	base := "http://" + addr
-	waitHealthy(t, base)
 	bin := createBin(t, base)
 	body := bytes.Repeat([]byte("x"), 8000)
 	capture := func() (int, map[string]any) {
@@ -153,10 +142,7 @@ func TestCapAcrossSIGKILL(t *testing.T) {
 	}
 	const limit = 50
 	dbPath := filepath.Join(t.TempDir(), "capped.db")
-	addr := freeAddr(t)
-	base := "http://" + addr
-	cmd := startBinary(t, "serve", "--addr", addr, "--db", dbPath, "--rate-limit", "0", "--max-requests", strconv.Itoa(limit))
-	waitHealthy(t, base)
+	cmd, base := startBinary(t, "", "--db", dbPath, "--rate-limit", "0", "--max-requests", strconv.Itoa(limit))
 	bin := createBin(t, base)
 	var (
 		mu    sync.Mutex
@@ -216,10 +202,7 @@ func TestCapAcrossSIGKILL(t *testing.T) {
 	}
 	raw.Close()
 
-	addr2 := freeAddr(t)
-	base2 := "http://" + addr2
-	startBinary(t, "serve", "--addr", addr2, "--db", dbPath, "--max-requests", strconv.Itoa(limit))
-	waitHealthy(t, base2)
+	_, base2 := startBinary(t, "", "--db", dbPath, "--max-requests", strconv.Itoa(limit))
 	get := func(path string) []byte {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base2+"/api/bins/"+bin.ID+path, nil)
