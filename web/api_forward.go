@@ -203,12 +203,21 @@ func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		URL     string `json:"url"`
 		Enabled *bool  `json:"enabled"`
+		Mode    string `json:"mode"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
 	enabled := in.Enabled == nil || *in.Enabled
+	switch in.Mode {
+	case "":
+		in.Mode = storage.ForwardInOrder
+	case storage.ForwardInOrder, storage.ForwardIndependent:
+	default:
+		s.apiFail(w, r, badRequest(`"mode" must be "in_order" or "independent", not `+quote(in.Mode)))
+		return
+	}
 	if in.URL == "" && enabled {
 		s.apiFail(w, r, badRequest(`"url" is required to turn auto-forward on`))
 		return
@@ -223,7 +232,7 @@ func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: in.URL, Enabled: enabled})
+	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: in.URL, Enabled: enabled, Mode: in.Mode})
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -237,7 +246,7 @@ func (s *Server) handleForwardingDelete(w http.ResponseWriter, r *http.Request) 
 		s.apiFail(w, r, err)
 		return
 	}
-	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: bin.Forwarding.URL, Enabled: false})
+	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: bin.Forwarding.URL, Enabled: false, Mode: bin.Forwarding.Mode})
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -277,7 +286,7 @@ func (s *Server) setDelivery(w http.ResponseWriter, r *http.Request, state strin
 		s.apiFail(w, r, err)
 		return
 	}
-	s.deliverer.kick()
+	s.deliverer.kick(bin.ID)
 	s.fwd.publish(bin.ID, req.Seq)
 	req.Delivery = &d
 	writeJSON(w, http.StatusOK, toRequestJSON(req, false).Delivery)
