@@ -2,7 +2,7 @@ package storage
 
 import (
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
@@ -52,6 +52,55 @@ func (db *DB) AttachDeliveries(ctx context.Context, reqs []*Request) error {
 	return nil
 }
 
+// deliveryStmts are the auto-forward statements, prepared once: at a
+// thousand deliveries a second, parsing them again each time would cost
+// more than running them.
+type deliveryStmts struct {
+	queue    *sql.Stmt // writer: a capture's job
+	record   *sql.Stmt // writer: an attempt's outcome
+	history  *sql.Stmt // writer: an attempt's history entry
+	claimAll *sql.Stmt // readers
+	claimDue *sql.Stmt
+	nextOf   *sql.Stmt
+}
+
+const claimQuery = `SELECT ` + deliveryColumns + `, r.method, r.headers, r.body
+	FROM deliveries d JOIN requests r ON r.pk = d.request_pk
+	WHERE d.bin_id = ? AND d.state = 'pending' AND d.next_at <= ? ORDER BY d.id LIMIT ?`
+
+func (db *DB) prepareDeliveries(ctx context.Context) error {
+	var err error
+	prep := func(d *sql.DB, q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		s, err = d.PrepareContext(ctx, q)
+		return s
+	}
+	s := &db.dstmts
+	s.queue = prep(db.w, `INSERT INTO deliveries (request_pk, bin_id, url, state, next_at) VALUES (?, ?, ?, 'pending', ?)`)
+	s.record = prep(db.w, `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ?
+		WHERE id = ? RETURNING request_pk`)
+	s.history = prep(db.w, `INSERT INTO forwards (request_pk, url, status, attempt, error, duration_ms, auto, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.claimAll = prep(db.r, strings.Replace(claimQuery, ` AND d.next_at <= ?`, ``, 1))
+	s.claimDue = prep(db.r, claimQuery)
+	s.nextOf = prep(db.r, `SELECT min(next_at) FROM deliveries WHERE bin_id = ? AND state = 'pending'`)
+	if err != nil {
+		return fmt.Errorf("prepare delivery statements: %w", err)
+	}
+	return nil
+}
+
+func (s *deliveryStmts) close() {
+	for _, st := range []*sql.Stmt{s.queue, s.record, s.history, s.claimAll, s.claimDue, s.nextOf} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
 // DeliveryJob is an auto-forward job with what it sends: the captured
 // method, headers and body.
 type DeliveryJob struct {
@@ -76,16 +125,15 @@ func (db *DB) ClaimDeliveries(ctx context.Context, binID string, now time.Time, 
 	if limit <= 0 {
 		limit = 100
 	}
-	q := `SELECT ` + deliveryColumns + `, r.method, r.headers, r.body
-		FROM deliveries d JOIN requests r ON r.pk = d.request_pk
-		WHERE d.bin_id = ? AND d.state = 'pending'`
-	args := []any{binID}
+	var (
+		rows *sql.Rows
+		err  error
+	)
 	if dueOnly {
-		q += ` AND d.next_at <= ?`
-		args = append(args, now.UnixMilli())
+		rows, err = db.dstmts.claimDue.QueryContext(ctx, binID, now.UnixMilli(), limit)
+	} else {
+		rows, err = db.dstmts.claimAll.QueryContext(ctx, binID, limit)
 	}
-	q += ` ORDER BY d.id LIMIT ?`
-	rows, err := db.r.QueryContext(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries of bin %s: %w", binID, err)
 	}
@@ -120,7 +168,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, binID string, now time.Time, 
 // and false when it has none pending.
 func (db *DB) NextDeliveryOf(ctx context.Context, binID string) (time.Time, bool, error) {
 	var next *int64
-	err := db.r.QueryRowContext(ctx, `SELECT min(next_at) FROM deliveries WHERE bin_id = ? AND state = 'pending'`, binID).Scan(&next)
+	err := db.dstmts.nextOf.QueryRowContext(ctx, binID).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next delivery of bin %s: %w", binID, err)
 	}
@@ -169,18 +217,24 @@ type Attempt struct {
 func (db *DB) RecordAttempts(ctx context.Context, attempts []Attempt) (found []bool, err error) {
 	found = make([]bool, len(attempts))
 	err = db.writeBackground(ctx, func(t *wtx) error {
+		record, history := t.stmt(db.dstmts.record), t.stmt(db.dstmts.history)
 		for i, a := range attempts {
+			f := a.Forward
 			var pk int64
-			err := t.QueryRowContext(t.ctx, `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ?
-				WHERE id = ? RETURNING request_pk`, a.State, a.Forward.Attempt, a.Next.UnixMilli(), a.Forward.Status, a.Forward.Error,
-				a.Delivery.ID).Scan(&pk)
+			err := record.QueryRowContext(t.ctx, a.State, f.Attempt, a.Next.UnixMilli(), f.Status, f.Error, a.Delivery.ID).Scan(&pk)
 			if isNoRows(err) {
-				continue // the request was deleted meanwhile
+				continue // the request was deleted meanwhile, and its job with it
 			}
 			if err != nil {
 				return err
 			}
-			if err := insertForward(t, pk, a.Forward); err != nil && !errors.Is(err, ErrNotFound) {
+			// The job's row is there, so its request is too (the job
+			// goes with it): no need to check, as insertForward does.
+			at := f.At
+			if at.IsZero() {
+				at = t.now
+			}
+			if _, err := history.ExecContext(t.ctx, pk, f.URL, f.Status, f.Attempt, f.Error, f.DurationMS, f.Auto, at.UnixMilli()); err != nil {
 				return err
 			}
 			found[i] = true

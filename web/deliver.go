@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tailhook-dev/tailhook/forward"
@@ -155,65 +156,105 @@ func (d *deliverer) run(ctx context.Context) {
 	}
 }
 
+// pass is what one round of a bin's worker found.
+type pass struct {
+	idle bool          // no job is pending: the worker may stop
+	wait time.Duration // before the next round; a kick cuts it short
+	// linger says wait is a pause that lets new jobs gather, so that the
+	// next round's read and records serve several: kicks do not cut it
+	// short. A round that found a full batch goes on at once.
+	linger bool
+	// headWaits says the bin's oldest job waits for a retry (in order).
+	headWaits bool
+}
+
+// lingerFor is the pause after a round that emptied the bin's queue:
+// under a steady stream of captures, the next round then claims, and
+// records, many jobs at once rather than one.
+const lingerFor = 5 * time.Millisecond
+
+// giveWay is how long a worker pauses after a round of deliveries during
+// which requests were captured, as a multiple of the round's time: captures
+// come first, and a bin's deliveries then take at most 1/(1+giveWay) of the
+// time, catching up at full speed once the captures stop. The pause is at
+// most maxGiveWay: a round that was slow because its target was is no
+// reason to wait long.
+const (
+	giveWay    = 2
+	maxGiveWay = 50 * time.Millisecond
+)
+
 // work is a bin's worker: it delivers the bin's due jobs until none is
 // pending, sleeping while the next one waits for its retry.
 func (d *deliverer) work(ctx context.Context, binID string, w *binWorker) {
+	var last pass
+	stats := d.db.Stats()
 	for ctx.Err() == nil {
+		captures, start := stats.Captures.Load(), time.Now()
 		independent := false
 		if bin, err := d.db.Bin(ctx, binID); err == nil {
 			independent = bin.Forwarding.Mode == storage.ForwardIndependent
 		}
 		var (
-			wait time.Duration
-			more bool
-			err  error
+			p   pass
+			err error
 		)
 		if independent {
-			wait, more, err = d.drainIndependent(ctx, binID)
+			p, err = d.drainIndependent(ctx, binID, w)
 		} else {
-			wait, more, err = d.drainInOrder(ctx, binID)
+			p, err = d.drainInOrder(ctx, binID, last.headWaits)
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
 			d.log.Error("auto-forward", "bin", binID, "error", err)
-			wait, more = 5*time.Second, true
+			p = pass{wait: 5 * time.Second, headWaits: true}
 		}
-		if !more {
+		last = p
+		if busy := time.Since(start); !p.idle && p.wait <= lingerFor && stats.Captures.Load() != captures {
+			p.wait, p.linger = max(p.wait, min(giveWay*busy, maxGiveWay)), true
+		}
+		if p.idle {
 			if d.retire(binID, w) {
 				return
 			}
 			continue
 		}
-		if wait <= 0 {
+		if p.wait <= 0 {
 			continue
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(p.wait)
+		wake := w.wake
+		if p.linger {
+			wake = nil
+		}
 		select {
 		case <-ctx.Done():
-		case <-w.wake:
+		case <-wake:
 		case <-t.C:
 		}
 		t.Stop()
 	}
 }
 
-// drainInOrder delivers a batch of the bin's jobs in capture order. It
-// reports how long to wait before the next batch (0: go on at once) and
-// whether any job is still pending.
-func (d *deliverer) drainInOrder(ctx context.Context, binID string) (wait time.Duration, more bool, err error) {
-	// The head of the bin's queue first, alone: while it waits for a
-	// retry, every capture wakes this worker, and the answer must be cheap.
-	jobs, err := d.db.ClaimDeliveries(ctx, binID, d.now(), false, 1)
+// drainInOrder delivers a batch of the bin's jobs in capture order.
+// headWaits says the last round left the oldest job waiting for a retry.
+func (d *deliverer) drainInOrder(ctx context.Context, binID string, headWaits bool) (p pass, err error) {
+	if headWaits {
+		// While the head waits, every capture wakes this worker: look at
+		// the head alone, which is cheap, before reading a whole batch.
+		jobs, err := d.db.ClaimDeliveries(ctx, binID, d.now(), false, 1)
+		if err != nil || len(jobs) == 0 {
+			return pass{idle: len(jobs) == 0}, err
+		}
+		if wait := jobs[0].NextAt.Sub(d.now()); wait > 0 {
+			return pass{wait: wait, headWaits: true}, nil
+		}
+	}
+	jobs, err := d.db.ClaimDeliveries(ctx, binID, d.now(), false, claimBatch)
 	if err != nil || len(jobs) == 0 {
-		return 0, false, err
-	}
-	if wait := jobs[0].NextAt.Sub(d.now()); wait > 0 {
-		return wait, true, nil
-	}
-	if jobs, err = d.db.ClaimDeliveries(ctx, binID, d.now(), false, claimBatch); err != nil || len(jobs) == 0 {
-		return 0, false, err
+		return pass{idle: len(jobs) == 0}, err
 	}
 	rec := d.newRecorder(ctx)
 	defer func() {
@@ -222,61 +263,112 @@ func (d *deliverer) drainInOrder(ctx context.Context, binID string) (wait time.D
 		}
 	}()
 	for _, job := range jobs {
-		// A job retried by hand may be due later than the ones behind it,
-		// which wait for it.
+		// The oldest job holds back the rest until it is due (a job
+		// retried by hand may also be due later than the ones behind it).
 		if wait := job.NextAt.Sub(d.now()); wait > 0 {
-			return wait, true, nil
+			return pass{wait: wait, headWaits: true}, nil
 		}
 		a, ok := d.attempt(ctx, job)
 		if !ok {
-			return 0, true, nil // shutting down: the job stays pending
+			return pass{}, nil // shutting down: the job stays pending
 		}
 		rec.add(a)
 		if a.State == storage.DeliveryPending {
 			// A retry is due later; the jobs behind it wait for it.
-			return a.Next.Sub(d.now()), true, nil
+			return pass{wait: a.Next.Sub(d.now()), headWaits: true}, nil
 		}
 	}
-	return 0, true, nil
+	if len(jobs) < claimBatch {
+		return pass{wait: lingerFor, linger: true}, nil
+	}
+	return pass{}, nil
 }
 
-// drainIndependent delivers a batch of the bin's due jobs, up to
-// independentSlots at a time, in no particular order.
-func (d *deliverer) drainIndependent(ctx context.Context, binID string) (wait time.Duration, more bool, err error) {
-	jobs, err := d.db.ClaimDeliveries(ctx, binID, d.now(), true, claimBatch)
-	if err != nil {
-		return 0, false, err
-	}
-	if len(jobs) == 0 {
-		next, ok, err := d.db.NextDeliveryOf(ctx, binID)
-		if err != nil || !ok {
-			return 0, false, err
-		}
-		return max(next.Sub(d.now()), 10*time.Millisecond), true, nil
-	}
+// drainIndependent delivers up to claimBatch of the bin's due jobs, up to
+// independentSlots at a time, in no particular order: a slot that frees
+// takes the next due job at once, so one slow delivery holds up no other.
+func (d *deliverer) drainIndependent(ctx context.Context, binID string, w *binWorker) (p pass, err error) {
+	var (
+		// taken holds every job sent in this round: a read of the bin's
+		// due jobs still sees those whose records have not committed yet
+		// (or did, after the read began), and none is due again within
+		// the round.
+		taken     = map[int64]bool{}
+		unsettled atomic.Int64 // taken jobs whose records have not committed
+		slots     = make(chan struct{}, independentSlots)
+		freed     = make(chan struct{}, independentSlots)
+		wg        sync.WaitGroup
+		sent      int
+	)
 	rec := d.newRecorder(ctx)
+	rec.settled = func(storage.Attempt) { unsettled.Add(-1) }
 	defer func() {
+		wg.Wait()
 		if rerr := rec.wait(); err == nil {
 			err = rerr
 		}
 	}()
-	queue := make(chan storage.DeliveryJob)
-	var wg sync.WaitGroup
-	for range min(independentSlots, len(jobs)) {
-		wg.Go(func() {
-			for job := range queue {
+	for sent < claimBatch && ctx.Err() == nil {
+		jobs, err := d.db.ClaimDeliveries(ctx, binID, d.now(), true, claimBatch+int(unsettled.Load()))
+		if err != nil {
+			return pass{}, err
+		}
+		fresh := jobs[:0]
+		for _, job := range jobs {
+			if !taken[job.ID] && len(fresh) < claimBatch-sent {
+				fresh = append(fresh, job)
+			}
+		}
+		if len(fresh) == 0 {
+			if len(slots) == 0 {
+				break // nothing due, nothing in flight
+			}
+			// Record what is done, then wait for a slot to free or for
+			// new jobs.
+			rec.flush()
+			select {
+			case <-freed:
+			case <-w.wake:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		for _, job := range fresh {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return pass{}, nil // shutting down: the jobs stay pending
+			}
+			taken[job.ID] = true
+			unsettled.Add(1)
+			sent++
+			wg.Go(func() {
+				defer func() {
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
 				if a, ok := d.attempt(ctx, job); ok {
 					rec.add(a)
+				} else {
+					unsettled.Add(-1)
 				}
-			}
-		})
+			})
+		}
 	}
-	for _, job := range jobs {
-		queue <- job
+	if sent == claimBatch {
+		return pass{}, nil
 	}
-	close(queue)
-	wg.Wait()
-	return 0, true, nil
+	if sent > 0 {
+		return pass{wait: lingerFor, linger: true}, nil
+	}
+	next, ok, err := d.db.NextDeliveryOf(ctx, binID)
+	if err != nil || !ok {
+		return pass{idle: !ok}, err
+	}
+	return pass{wait: max(next.Sub(d.now()), 10*time.Millisecond)}, nil
 }
 
 // attempt sends one job and says what to record. ok is false when ctx ended
@@ -300,8 +392,10 @@ func (d *deliverer) attempt(ctx context.Context, job storage.DeliveryJob) (stora
 	}
 	f := storage.Forward{URL: job.URL, Status: res.Status, Attempt: attempt, Error: errText(res.Err),
 		DurationMS: res.Duration.Milliseconds(), Auto: true, At: now}
-	d.log.Debug("auto-forward attempt", "bin", job.BinID, "seq", job.Seq, "url", job.URL, "status", res.Status,
-		"attempt", attempt, "state", state, "error", f.Error)
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		d.log.Debug("auto-forward attempt", "bin", job.BinID, "seq", job.Seq, "url", job.URL, "status", res.Status,
+			"attempt", attempt, "state", state, "error", f.Error)
+	}
 	return storage.Attempt{Delivery: job.Delivery, Forward: f, State: state, Next: next}, true
 }
 
@@ -315,6 +409,9 @@ type recorder struct {
 	queue chan []storage.Attempt
 	done  chan struct{}
 	err   error // the first failed write; read after done
+	// settled, if set, is called for each attempt once its write is over,
+	// committed or not.
+	settled func(storage.Attempt)
 }
 
 func (d *deliverer) newRecorder(ctx context.Context) *recorder {
@@ -335,16 +432,21 @@ func (r *recorder) add(a storage.Attempt) {
 	}
 }
 
-// wait records what is left and returns once every batch has committed:
-// the worker reads the bin's jobs again only after that. An error means some
-// attempts were not recorded: their jobs stay pending and are sent again.
-func (r *recorder) wait() error {
+// flush queues what is gathered without waiting for a full batch.
+func (r *recorder) flush() {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if len(r.batch) > 0 {
 		r.queue <- r.batch
 		r.batch = nil
 	}
-	r.mu.Unlock()
+}
+
+// wait records what is left and returns once every batch has committed:
+// the worker reads the bin's jobs again only after that. An error means some
+// attempts were not recorded: their jobs stay pending and are sent again.
+func (r *recorder) wait() error {
+	r.flush()
 	close(r.queue)
 	<-r.done
 	return r.err
@@ -355,13 +457,18 @@ func (r *recorder) loop() {
 	for batch := range r.queue {
 		found, err := r.d.db.RecordAttempts(r.ctx, batch)
 		if err != nil {
-			// The jobs stay pending and are sent again: at least once.
+			// The jobs stay pending and are sent again, after the
+			// worker's pause: at least once. Not settled, so that this
+			// round does not send them again at once.
 			if r.err == nil {
 				r.err = err
 			}
 			continue
 		}
 		for i, a := range batch {
+			if r.settled != nil {
+				r.settled(a)
+			}
 			if found[i] {
 				r.d.notify(a.Delivery.BinID, a.Delivery.Seq)
 			}

@@ -51,12 +51,14 @@ type config struct {
 	PruneCap     int64
 	PruneRate    float64
 	PruneTimeout time.Duration
+	ForwardConns int
+	ForwardBurst int
 	Pprof        bool
 	JSON         bool
 	Dir          string
 }
 
-var allScenarios = []string{"capture", "subscribers", "live", "big", "prune"}
+var allScenarios = []string{"capture", "subscribers", "live", "big", "prune", "forward"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -80,6 +82,11 @@ Scenarios (--scenarios, comma-separated; default capture,subscribers,live):
                empty bin, list and detail p99, inspector page time, RSS
   prune        a bin --prune-rows over its cap is pruned while an open loop at
                --prune-rate captures into another bin: latency before and during
+  forward      auto-forward to a no-op target in this process: capture rate with it
+               on against off (--forward-conns connections), then per mode
+               (in_order, independent) the rate at which a held-back burst of
+               --forward-burst captures is delivered; lost, duplicated and
+               out-of-order deliveries are counted each time
 Every run of subscribers checks that each event arrives once and in order.
 
 Flags:
@@ -102,6 +109,8 @@ Flags:
 	fs.Int64Var(&c.PruneCap, "prune-cap", 10_000, "--max-requests of the prune scenario's server")
 	fs.Float64Var(&c.PruneRate, "prune-rate", 500, "requests per second captured while pruning")
 	fs.DurationVar(&c.PruneTimeout, "prune-timeout", 3*time.Minute, "longest the prune scenario runs")
+	fs.IntVar(&c.ForwardConns, "forward-conns", 8, "connections of the forward scenario's load")
+	fs.IntVar(&c.ForwardBurst, "forward-burst", 5000, "captures in each burst of the forward scenario")
 	fs.BoolVar(&c.Pprof, "pprof", false, "start tailhook with --pprof (profile it with go tool pprof while the tool runs)")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&c.Dir, "dir", "", "work folder for databases and server logs (default: a temporary one, removed afterwards)")
@@ -119,8 +128,8 @@ Flags:
 		c.Scenarios = append(c.Scenarios, s)
 	}
 	switch {
-	case c.Conns < 1, c.Rounds < 1, c.Body < 0, c.Subscribers < 1, c.Rate <= 0, c.PruneRate <= 0:
-		return c, errors.New("--conns, --rounds, --subscribers, --rate and --prune-rate must be positive, --body not negative")
+	case c.Conns < 1, c.ForwardConns < 1, c.ForwardBurst < 1, c.Rounds < 1, c.Body < 0, c.Subscribers < 1, c.Rate <= 0, c.PruneRate <= 0:
+		return c, errors.New("--conns, --forward-conns, --forward-burst, --rounds, --subscribers, --rate and --prune-rate must be positive, --body not negative")
 	case c.Duration < 100*time.Millisecond*time.Duration(c.Rounds), c.LiveDuration < 100*time.Millisecond:
 		return c, errors.New("--duration must give each round at least 100ms; --live-duration at least 100ms")
 	case c.PruneCap < 1 || c.PruneRows <= c.PruneCap:
