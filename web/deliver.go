@@ -56,8 +56,6 @@ type deliverer struct {
 	now    func() time.Time
 	metric *Metrics // nil: not counted
 
-	wake chan struct{} // rescan the database for bins with pending jobs
-
 	mu      sync.Mutex
 	ctx     context.Context // the run's; nil before run starts
 	stopped bool
@@ -71,8 +69,7 @@ type binWorker struct {
 }
 
 func newDeliverer(db *storage.DB, client *forward.Client, log *slog.Logger, notify func(string, int64)) *deliverer {
-	return &deliverer{db: db, client: client, log: log, notify: notify, now: time.Now,
-		wake: make(chan struct{}, 1), bins: map[string]*binWorker{}}
+	return &deliverer{db: db, client: client, log: log, notify: notify, now: time.Now, bins: map[string]*binWorker{}}
 }
 
 // kick tells the deliverer that binID has new or changed jobs: it wakes the
@@ -102,9 +99,10 @@ func (d *deliverer) startLocked(binID string) {
 	w := &binWorker{wake: make(chan struct{}, 1)}
 	d.bins[binID] = w
 	d.workers.Add(1)
+	ctx := d.ctx
 	go func() {
 		defer d.workers.Done()
-		d.work(d.ctx, binID, w)
+		d.work(ctx, binID, w)
 	}()
 }
 
@@ -122,8 +120,8 @@ func (d *deliverer) retire(binID string, w *binWorker) bool {
 	return true
 }
 
-// run starts a worker for every bin with pending jobs, then rescans now and
-// then; it returns when ctx ends and the workers have stopped (a delivery
+// run starts a worker for every bin with pending jobs (those of the last run
+// included), then rescans now and then; it returns when ctx ends and the workers have stopped (a delivery
 // cut short stays pending and is made after a restart).
 func (d *deliverer) run(ctx context.Context) {
 	d.mu.Lock()
@@ -150,7 +148,6 @@ func (d *deliverer) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-d.wake:
 		case <-tick.C:
 		}
 	}
