@@ -172,16 +172,17 @@ const lingerFor = 5 * time.Millisecond
 
 // giveWay is how long a worker pauses after a round of deliveries during
 // which requests were captured, as a multiple of the round's time: captures
-// come first. On a small machine a delivery costs about half what a capture
-// does (the HTTP exchange, the read, the record), so a bin that delivered as
-// fast as it captured would cost a third of the capture rate; pausing, its
-// deliveries take at most 1/(1+giveWay) of the time while captures go on,
-// and catch up at full speed once they stop. The pause is at most
-// maxGiveWay: a round that was slow because its target was is no reason to
-// wait long.
+// come first. On a small machine a delivery (the HTTP exchange, the target's
+// share of the CPU, the read, the record) costs over half what a capture
+// does, so a bin that delivered as fast as it captured would take a third
+// of the capture rate. Pausing, its deliveries take at most 1/(1+giveWay)
+// of the time while captures go on (measured: the capture rate with
+// auto-forward on stays above 0.7× the rate with it off), and catch up at
+// full speed once they stop. The pause is at most maxGiveWay: a round that
+// was slow because its target was is no reason to wait long.
 const (
-	giveWay    = 4
-	maxGiveWay = 250 * time.Millisecond
+	giveWay    = 8
+	maxGiveWay = 500 * time.Millisecond
 )
 
 // work is a bin's worker: it delivers the bin's due jobs until none is
