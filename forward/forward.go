@@ -219,12 +219,19 @@ func guard(network, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+// MaxURL is the longest target URL accepted, in bytes.
+const MaxURL = 8 << 10
+
 // CheckURL reports whether raw is usable as a forward target: an absolute
 // http or https URL with a host and, if given, a valid port. It checks syntax
 // only; addresses are checked when connecting. Errors wrap ErrInvalidURL.
 func CheckURL(raw string) error {
 	if raw == "" {
 		return fmt.Errorf("%w: empty", ErrInvalidURL)
+	}
+	if len(raw) > MaxURL {
+		// Every stored URL is copied into each delivery record.
+		return fmt.Errorf("%w: %d bytes long, over the %d KiB limit", ErrInvalidURL, len(raw), MaxURL>>10)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

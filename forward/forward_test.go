@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -345,6 +346,7 @@ func TestStripHopByHop(t *testing.T) {
 		"X-Keep":       {"b", "a"},
 		"Proxy-Foo":    {"1"},
 		"Host":         {"h"},
+		"Expect":       {"100-continue"},
 		"Content-Type": {"text/plain"},
 	}
 	before := in.Clone()
@@ -398,5 +400,56 @@ func TestJoin(t *testing.T) {
 		if _, err := Join(bad[0], bad[1], bad[2]); !errors.Is(err, ErrInvalidURL) {
 			t.Errorf("Join%q = %v, want ErrInvalidURL", bad, err)
 		}
+	}
+}
+
+// A captured "Expect: 100-continue" must not go out again: a target that
+// never sends the interim 100 would make every delivery wait for the
+// transport's ExpectContinueTimeout. The target here is a raw socket, so
+// nothing in net/http's server hides the header from the test.
+func TestDoDropsExpectContinue(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	head := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		var sb strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				head <- sb.String()
+				return
+			}
+			sb.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+		}
+		head <- sb.String()
+		io.WriteString(conn, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+	}()
+	c := New(Options{AllowPrivate: true})
+	res := c.Do(context.Background(), Request{
+		Method: "POST", URL: "http://" + ln.Addr().String() + "/x",
+		Header: http.Header{"Expect": {"100-continue"}, "X-Keep": {"1"}},
+		Body:   []byte("hello"),
+	})
+	if res.Err != nil || res.Status != http.StatusNoContent {
+		t.Fatalf("Do = %d, %v", res.Status, res.Err)
+	}
+	got := <-head
+	if strings.Contains(strings.ToLower(got), "expect:") {
+		t.Errorf("the target received an Expect header:\n%s", got)
+	}
+	if !strings.Contains(got, "X-Keep: 1") {
+		t.Errorf("the target did not receive the other headers:\n%s", got)
 	}
 }

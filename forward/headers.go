@@ -9,8 +9,11 @@ import (
 
 // hopByHop are the headers that describe one connection, not the message
 // (RFC 9110 §7.6.1), plus Host and Content-Length, which net/http sets from
-// the target URL and the body.
+// the target URL and the body, and Expect: the body is already here, and
+// passing "100-continue" on makes the transport wait up to a second for an
+// interim answer that many local servers never send.
 var hopByHop = map[string]bool{
+	"Expect":            true,
 	"Connection":        true,
 	"Keep-Alive":        true,
 	"Te":                true,
@@ -24,7 +27,7 @@ var hopByHop = map[string]bool{
 // StripHopByHop returns a copy of h without hop-by-hop headers: Connection and
 // every header it names, Keep-Alive, every Proxy-* header, TE, Trailer,
 // Transfer-Encoding and Upgrade; also without Host and Content-Length, which
-// are recomputed when sending. Repeated values keep their order. h is not
+// are recomputed when sending, and Expect (see hopByHop). Repeated values keep their order. h is not
 // modified; a nil h gives an empty header.
 func StripHopByHop(h http.Header) http.Header {
 	drop := map[string]bool{}

@@ -49,6 +49,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/r3labs/sse/v2"
@@ -73,7 +74,21 @@ var (
 	reconnectMax          = 30 * time.Second
 	responseHeaderTimeout = 30 * time.Second
 	lookupTimeout         = 15 * time.Second
+	// refusedRetries are the waits before re-sending a request whose target
+	// refused the connection.
+	refusedRetries = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
 )
+
+// ErrOptions is wrapped by Run's error when the options themselves are
+// wrong (no target, a URL that is not a bin's): the command line's fault,
+// which retrying cannot fix.
+var ErrOptions = errors.New("bad options")
+
+type optionsError struct{ err error }
+
+func (e *optionsError) Error() string        { return "relay: " + e.err.Error() }
+func (e *optionsError) Unwrap() error        { return e.err }
+func (e *optionsError) Is(target error) bool { return target == ErrOptions }
 
 // Options configures Run.
 type Options struct {
@@ -113,14 +128,14 @@ type Options struct {
 // failures and server restarts are retried forever with backoff.
 func Run(ctx context.Context, o Options) error {
 	if o.To == "" {
-		return errors.New("relay: no target; give one with --to, e.g. --to http://localhost:3000")
+		return &optionsError{errors.New("no target; give one with --to, e.g. --to http://localhost:3000")}
 	}
 	if err := forward.CheckURL(o.To); err != nil {
-		return fmt.Errorf("relay: --to: %w", err)
+		return &optionsError{fmt.Errorf("--to: %w", err)}
 	}
 	src, err := parseSource(o.URL)
 	if err != nil {
-		return fmt.Errorf("relay: %w", err)
+		return &optionsError{err}
 	}
 	if o.Token == "" {
 		o.Token = src.token
@@ -394,15 +409,38 @@ func (r *relayer) handle(ctx context.Context, ev *sse.Event) {
 		r.last.Store(c.Seq)
 		return
 	}
-	res := r.fwd.Do(ctx, forward.Request{Method: c.Method, URL: target, Header: http.Header(c.Headers), Body: body})
-	if ctx.Err() != nil {
-		return // interrupted: not delivered
+	req := forward.Request{Method: c.Method, URL: target, Header: http.Header(c.Headers), Body: body}
+	var res forward.Result
+	retried := 0
+	for {
+		res = r.fwd.Do(ctx, req)
+		if ctx.Err() != nil {
+			return // interrupted: not delivered
+		}
+		// A refused connection usually means the local server is restarting
+		// (a dev server reloading on save): worth a few short waits before
+		// this request is given up on.
+		if !errors.Is(res.Err, syscall.ECONNREFUSED) || retried == len(refusedRetries) {
+			break
+		}
+		d := refusedRetries[retried]
+		retried++
+		r.printf("%s → target refused the connection; retrying in %s (%d of %d)", label, d, retried, len(refusedRetries))
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
 	r.last.Store(c.Seq)
 	ms := res.Duration.Milliseconds()
 	switch {
 	case res.Status == 0 && errors.Is(res.Err, context.DeadlineExceeded):
 		r.printf("%s → no answer from target: %s (will keep going)", label, errText(res.Err))
+	case res.Status == 0 && retried > 0:
+		r.printf("%s → target unreachable: %s (gave up after %d retries; will keep going)", label, errText(res.Err), retried)
 	case res.Status == 0:
 		r.printf("%s → target unreachable: %s (will keep going)", label, errText(res.Err))
 	case res.Err != nil:

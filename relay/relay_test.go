@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,6 +27,7 @@ func TestMain(m *testing.M) {
 	reconnectMax = 200 * time.Millisecond
 	responseHeaderTimeout = 2 * time.Second
 	lookupTimeout = 2 * time.Second
+	refusedRetries = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
 	os.Exit(m.Run())
 }
 
@@ -548,12 +550,52 @@ func TestRelayTargetUnreachable(t *testing.T) {
 	waitFor(t, "the relay to connect", func() bool { return len(bin.connections()) == 1 })
 	bin.publish(capture{Path: "/stripe"}, []byte("x"))
 	bin.publish(capture{Path: "/again"}, []byte("y"))
-	waitFor(t, "two lines", func() bool { return strings.Count(rr.out.String(), "(will keep going)") == 2 })
+	waitFor(t, "two lines", func() bool { return strings.Count(rr.out.String(), "(gave up after 2 retries; will keep going)") == 2 })
 	rr.stop(t)
-	want := regexp.MustCompile(`(?m)^POST /stripe → target unreachable: dial tcp 127\.0\.0\.1:\d+: connect: connection refused \(will keep going\)$`)
-	if !want.MatchString(rr.out.String()) {
-		t.Errorf("output:\n%s", rr.out)
+	for _, re := range []string{
+		`(?m)^POST /stripe → target refused the connection; retrying in 10ms \(1 of 2\)$`,
+		`(?m)^POST /stripe → target refused the connection; retrying in 20ms \(2 of 2\)$`,
+		`(?m)^POST /stripe → target unreachable: dial tcp 127\.0\.0\.1:\d+: connect: connection refused \(gave up after 2 retries; will keep going\)$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(rr.out.String()) {
+			t.Errorf("output does not match %s:\n%s", re, rr.out)
+		}
 	}
+}
+
+// A target that refuses while it restarts gets the request once it is back.
+func TestRelayRetriesRefusedTarget(t *testing.T) {
+	checkGoroutines(t)
+	old := refusedRetries
+	refusedRetries = []time.Duration{50 * time.Millisecond, time.Second}
+	defer func() { refusedRetries = old }()
+	bin := newFakeBin()
+	srv := startServer(t, bin, "")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	rr := startRelay(t, Options{URL: srv.URL + "/bins/abc", To: "http://" + addr})
+	waitFor(t, "the relay to connect", func() bool { return len(bin.connections()) == 1 })
+	bin.publish(capture{Path: "/stripe"}, []byte("x"))
+	waitFor(t, "the second retry", func() bool { return strings.Contains(rr.out.String(), "(2 of 2)") })
+	got := make(chan string, 1)
+	startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.RequestURI
+		w.WriteHeader(http.StatusAccepted)
+	}), addr)
+	select {
+	case uri := <-got:
+		if uri != "/stripe" {
+			t.Errorf("the target got %q, want /stripe", uri)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the restarted target never got the request; output:\n%s", rr.out)
+	}
+	waitFor(t, "the result line", func() bool { return strings.Contains(rr.out.String(), "POST /stripe → 202") })
+	rr.stop(t)
 }
 
 func TestRelayPermanentErrors(t *testing.T) {
@@ -727,8 +769,8 @@ func TestRunBadOptions(t *testing.T) {
 		{URL: "http://127.0.0.1:1/nothing", To: "http://127.0.0.1:3000"},
 		{URL: "ftp://127.0.0.1/bins/abc", To: "http://127.0.0.1:3000"},
 	} {
-		if err := Run(context.Background(), o); err == nil {
-			t.Errorf("Run(%+v) = nil, want an error", o)
+		if err := Run(context.Background(), o); !errors.Is(err, ErrOptions) {
+			t.Errorf("Run(%+v) = %v, want an error wrapping ErrOptions", o, err)
 		}
 	}
 }

@@ -101,6 +101,10 @@ func readTimestampedBody(sigh, tsh string, c candidate) func(Input, Params) (rea
 		}
 		if ts, err := parseUnix(tsText); err == nil {
 			r.ts = &ts
+		} else if strings.TrimSpace(tsText) == "" {
+			r.notes = append(r.notes, "The request has no "+tsh+" value, yet the signature covers the timestamp followed by the body: without the timestamp it cannot verify. Check that nothing between the sender and tailhook drops that header.")
+		} else {
+			r.notes = append(r.notes, fmt.Sprintf("%s is %q, not a unix timestamp: the sender signs the timestamp text followed by the body, so a changed or reformatted timestamp breaks the signature.", tsh, truncate(tsText, 40)))
 		}
 		remsg := func(b []byte) []byte { return tsBody(tsText, b) }
 		c.text, c.msg, c.remsg = sig, remsg(in.Body), remsg

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -35,6 +36,14 @@ const (
 	ecdsaP256
 	// tokenEqual: the header carries the secret itself (GitLab).
 	tokenEqual
+	// hmacMD5: Patreon.
+	hmacMD5
+	// plainSHA256 / plainSHA1 / plainMD5: hash(secret + message), the generic
+	// hmac's plain-hash modes.
+	plainSHA256
+	plainSHA1
+	plainMD5
+	plainSHA512
 )
 
 func (a algo) String() string {
@@ -53,12 +62,26 @@ func (a algo) String() string {
 		return "ECDSA P-256"
 	case tokenEqual:
 		return "token"
+	case hmacMD5:
+		return "HMAC-MD5"
+	case plainSHA256:
+		return "SHA-256 of secret+message"
+	case plainSHA1:
+		return "SHA-1 of secret+message"
+	case plainMD5:
+		return "MD5 of secret+message"
+	case plainSHA512:
+		return "SHA-512 of secret+message"
 	}
 	return "unknown"
 }
 
 func (a algo) symmetric() bool {
-	return a == hmacSHA1 || a == hmacSHA256 || a == hmacSHA512 || a == sha256Prefixed
+	switch a {
+	case hmacSHA1, hmacSHA256, hmacSHA512, sha256Prefixed, hmacMD5, plainSHA256, plainSHA1, plainMD5, plainSHA512:
+		return true
+	}
+	return false
 }
 
 // enc is how a signature is written in the request.
@@ -111,6 +134,10 @@ const (
 	keyWhpk                     // Ed25519 public key whpk_<base64>
 	keyECDSA                    // P-256 public key, base64 DER SPKI or PEM
 	keyToken                    // compared as a string, never used as a key
+	keyHex                      // hex-decoded bytes (Adyen's HMAC key)
+	keyB64                      // base64-decoded bytes (generic hmac)
+	keySHA1                     // SHA-1 of the secret string (Braintree)
+	keyEdB64                    // Ed25519 public key, base64 of 32 bytes (Telnyx)
 )
 
 // tolerance is a timestamp window: d is the allowed drift; past and future
@@ -123,6 +150,7 @@ type tolerance struct {
 // candidate is one received signature and how to recompute it.
 type candidate struct {
 	label  string // names a non-default form (legacy header, variant) in Details.Variant
+	from   string // the header the signature was read from, when a scheme reads several
 	prefix string // printed before the encoded value in the header, e.g. "sha256="
 	text   string // the encoded value as received, prefix removed
 	alg    algo
@@ -146,6 +174,32 @@ type reading struct {
 	// post runs after a signature matched, for checks beyond the MAC (Twilio's
 	// bodySHA256); a non-empty result makes the verdict invalid.
 	post func() string
+	// notes are hints the reading itself found (a malformed timestamp that
+	// is part of the signed message), given when the signature fails.
+	notes []string
+}
+
+// sigHeaderName names where the signature itself was read, for reasons:
+// the headers the candidates came from, else the first header the scheme
+// reads (the others, such as a timestamp header, are not the signature).
+func sigHeaderName(r reading) string {
+	var names []string
+	for _, c := range r.cands {
+		if c.from != "" && !contains(names, c.from) {
+			names = append(names, c.from)
+		}
+	}
+	if len(names) > 0 {
+		return strings.Join(names, ", ")
+	}
+	h := r.header
+	if i := strings.Index(h, "; "); i >= 0 {
+		h = h[:i]
+	}
+	if i := strings.Index(h, ", "); i >= 0 {
+		h = h[:i]
+	}
+	return h
 }
 
 // parseKey turns a secret into key material for kind k.
@@ -175,6 +229,27 @@ func parseKey(secret string, k keyKind) (any, error) {
 		return ed25519.PublicKey(b), nil
 	case keyECDSA:
 		return parseECPublic(secret)
+	case keyHex:
+		b, err := hex.DecodeString(strings.TrimSpace(secret))
+		if err != nil || len(b) == 0 {
+			return nil, errors.New("the key must be hexadecimal")
+		}
+		return b, nil
+	case keyB64:
+		b, err := decodeB64Key(strings.TrimSpace(secret))
+		if err != nil || len(b) == 0 {
+			return nil, errors.New("the key must be base64")
+		}
+		return b, nil
+	case keySHA1:
+		d := sha1.Sum([]byte(secret))
+		return d[:], nil
+	case keyEdB64:
+		b, err := decodeB64Key(strings.TrimSpace(secret))
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, errors.New("the public key must be base64 of 32 bytes")
+		}
+		return ed25519.PublicKey(b), nil
 	}
 	return nil, errors.New("unsupported key")
 }
@@ -194,16 +269,20 @@ func newHash(a algo) func() hash.Hash {
 	switch a {
 	case hmacSHA1:
 		return sha1.New
-	case hmacSHA512:
+	case hmacSHA512, plainSHA512:
 		return sha512.New
+	case hmacMD5, plainMD5:
+		return md5.New
+	case plainSHA1:
+		return sha1.New
 	}
 	return sha256.New
 }
 
 // compute returns the symmetric signature of msg under key.
 func compute(a algo, key, msg []byte) []byte {
-	if a == sha256Prefixed {
-		h := sha256.New()
+	if a == sha256Prefixed || a == plainSHA256 || a == plainSHA1 || a == plainMD5 || a == plainSHA512 {
+		h := newHash(a)()
 		h.Write(key)
 		h.Write(msg)
 		return h.Sum(nil)
@@ -320,9 +399,9 @@ func evaluate(s *scheme, r reading, secrets []string, in Input) (Verdict, error)
 	}
 	if !tried {
 		if keyErr != nil {
-			v.Reason = "none of the signatures in " + r.header + " can be checked with the configured secret: " + keyErr.Error() + "."
+			v.Reason = "none of the signatures in " + sigHeaderName(r) + " can be checked with the configured secret: " + keyErr.Error() + "."
 		} else {
-			v.Reason = "no usable signature was found in " + r.header + "."
+			v.Reason = "no usable signature was found in " + sigHeaderName(r) + "."
 		}
 		v.Details.Hints = searchHints(s, r, secrets, in)
 		return v, nil
@@ -347,7 +426,7 @@ func evaluate(s *scheme, r reading, secrets []string, in Input) (Verdict, error)
 		v.Reason += "."
 	default:
 		v.Reason = mismatchReason(r)
-		v.Details.Hints = searchHints(s, r, secrets, in)
+		v.Details.Hints = append(searchHints(s, r, secrets, in), r.notes...)
 		if stale != "" {
 			v.Details.Hints = append(v.Details.Hints, staleHint(r))
 		}
@@ -357,17 +436,24 @@ func evaluate(s *scheme, r reading, secrets []string, in Input) (Verdict, error)
 
 func mismatchReason(r reading) string {
 	c := r.cands[0]
+	where := sigHeaderName(r)
 	switch c.alg {
 	case tokenEqual:
-		return "the token in " + r.header + " does not equal the configured secret."
+		return "the token in " + where + " does not equal the configured secret."
 	case ed25519Sig, ecdsaP256:
-		return "the " + c.alg.String() + " signature in " + r.header + " does not verify with the configured public key over the received body."
+		return "the " + c.alg.String() + " signature in " + where + " does not verify with the configured public key over the received body."
 	}
 	what := "the " + c.alg.String() + " of the signed message with the configured secret"
-	if n := len(r.cands); n > 1 {
-		return fmt.Sprintf("none of the %d signatures in %s matches %s.", n, r.header, what)
+	// Count what was received, not the forms tried: Twilio checks one
+	// signature against several URL variants.
+	seen := map[string]bool{}
+	for _, c := range r.cands {
+		seen[c.from+"\x00"+c.prefix+c.text] = true
 	}
-	return "the signature in " + r.header + " does not match " + what + "."
+	if n := len(seen); n > 1 {
+		return fmt.Sprintf("none of the %d signatures in %s matches %s.", n, where, what)
+	}
+	return "the signature in " + where + " does not match " + what + "."
 }
 
 // judgeTimestamp fills the timestamp details and returns a description of

@@ -79,7 +79,7 @@ func parseGenericHeader(v, prefix string) []string {
 		return []string{v}
 	}
 	var out []string
-	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' }) {
 		if s, ok := cutPrefixFold(f, prefix); ok && s != "" {
 			out = append(out, s)
 		}
@@ -105,24 +105,58 @@ func parseAnyTime(s string) (time.Time, error) {
 type genericCfg struct {
 	alg              algo
 	enc              enc
+	key              keyKind
 	header, prefix   string
 	tmpl             []tmplPart
 	tsHeader, idName string
+	// tsKey reads the timestamp from the signature header itself, as the
+	// "t=…,v1=…" family writes it (Stripe-style headers from any sender).
+	tsKey string
+}
+
+// tsFromHeader returns the value of key=… among the signature header's
+// comma- or semicolon-separated pairs.
+func tsFromHeader(v, key string) string {
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' }) {
+		if k, val, ok := strings.Cut(f, "="); ok && k == key {
+			return val
+		}
+	}
+	return ""
 }
 
 func parseGeneric(p Params) (genericCfg, error) {
 	c := genericCfg{header: strings.TrimSpace(p["header"]), prefix: p["prefix"],
 		tsHeader: strings.TrimSpace(p["timestamp_header"]), idName: strings.TrimSpace(p["id_header"])}
-	switch strings.ToLower(strings.TrimSpace(p["algorithm"])) {
-	case "", "sha256":
-		c.alg = hmacSHA256
-	case "sha1":
-		c.alg = hmacSHA1
-	case "sha512":
-		c.alg = hmacSHA512
+	plain := false
+	switch strings.ToLower(strings.TrimSpace(p["mode"])) {
+	case "", "hmac":
+	case "hash":
+		plain = true
 	default:
-		return c, fmt.Errorf("algorithm must be sha1, sha256 or sha512, got %q", truncate(p["algorithm"], 20))
+		return c, fmt.Errorf("mode must be hmac or hash, got %q", truncate(p["mode"], 20))
 	}
+	algs := map[string][2]algo{"": {hmacSHA256, plainSHA256}, "sha256": {hmacSHA256, plainSHA256},
+		"sha1": {hmacSHA1, plainSHA1}, "sha512": {hmacSHA512, plainSHA512}, "md5": {hmacMD5, plainMD5}}
+	a, ok := algs[strings.ToLower(strings.TrimSpace(p["algorithm"]))]
+	if !ok {
+		return c, fmt.Errorf("algorithm must be md5, sha1, sha256 or sha512, got %q", truncate(p["algorithm"], 20))
+	}
+	c.alg = a[0]
+	if plain {
+		c.alg = a[1]
+	}
+	switch strings.ToLower(strings.TrimSpace(p["key_encoding"])) {
+	case "", "raw", "utf-8", "utf8":
+		c.key = keyRaw
+	case "hex":
+		c.key = keyHex
+	case "base64":
+		c.key = keyB64
+	default:
+		return c, fmt.Errorf("key_encoding must be raw, hex or base64, got %q", truncate(p["key_encoding"], 20))
+	}
+	c.tsKey = strings.TrimSpace(p["timestamp_key"])
 	switch strings.ToLower(strings.TrimSpace(p["encoding"])) {
 	case "", "hex":
 		c.enc = encHex
@@ -142,9 +176,12 @@ func parseGeneric(p Params) (genericCfg, error) {
 	if c.tmpl, err = parseTemplate(t); err != nil {
 		return c, err
 	}
+	if c.tsKey != "" && c.tsHeader != "" {
+		return c, errors.New("set timestamp_header or timestamp_key, not both")
+	}
 	for _, part := range c.tmpl {
-		if part.field == "timestamp" && c.tsHeader == "" {
-			return c, errors.New("the template uses {timestamp}: set timestamp_header")
+		if part.field == "timestamp" && c.tsHeader == "" && c.tsKey == "" {
+			return c, errors.New("the template uses {timestamp}: set timestamp_header (or timestamp_key for t=…,v1=… headers)")
 		}
 		if part.field == "id" && c.idName == "" {
 			return c, errors.New("the template uses {id}: set id_header")
@@ -160,11 +197,14 @@ func hmacScheme() *scheme {
 			Params: []Param{
 				secretParam("Shared secret, used as its UTF-8 bytes; several, one per line."),
 				{Name: "header", Description: "Name of the header carrying the signature.", Required: true},
-				{Name: "algorithm", Description: "sha1, sha256 (default) or sha512."},
+				{Name: "algorithm", Description: "md5, sha1, sha256 (default) or sha512."},
+				{Name: "mode", Description: "hmac (default) or hash: a plain hash of the secret followed by the message."},
+				{Name: "key_encoding", Description: "How the secret becomes the key: raw (default, its UTF-8 bytes), hex or base64 (decoded)."},
 				{Name: "encoding", Description: "hex (default) or base64."},
 				{Name: "prefix", Description: "Text before the signature in the header, e.g. sha256= (several prefixed entries may be comma-separated)."},
 				{Name: "template", Description: "Signed message, default {body}; placeholders {body} {timestamp} {id} {method} {url}."},
 				{Name: "timestamp_header", Description: "Header with the timestamp (unix seconds, milliseconds or RFC 3339) for {timestamp}."},
+				{Name: "timestamp_key", Description: "For t=…,v1=… headers: the key of the timestamp inside the signature header (e.g. t, with prefix v1=)."},
 				{Name: "id_header", Description: "Header with the message id for {id}."},
 				toleranceParam("300 when timestamp_header is set"),
 			}},
@@ -180,12 +220,21 @@ func hmacScheme() *scheme {
 				return r, nil
 			}
 			fields := map[string]string{"method": in.Method, "url": urlFor(in, p)}
-			if c.tsHeader != "" {
-				r.header += ", " + c.tsHeader
-				tsText := in.Header.Get(c.tsHeader)
-				if tsText == "" {
-					r.problem = "the request has no " + c.tsHeader + " header."
-					return r, nil
+			if c.tsHeader != "" || c.tsKey != "" {
+				var tsText string
+				if c.tsKey != "" {
+					tsText = tsFromHeader(vals[0], c.tsKey)
+					if tsText == "" {
+						r.problem = fmt.Sprintf("%s has no %s= timestamp.", c.header, c.tsKey)
+						return r, nil
+					}
+				} else {
+					r.header += ", " + c.tsHeader
+					tsText = in.Header.Get(c.tsHeader)
+					if tsText == "" {
+						r.problem = "the request has no " + c.tsHeader + " header."
+						return r, nil
+					}
 				}
 				fields["timestamp"] = tsText
 				if ts, err := parseAnyTime(tsText); err == nil {
@@ -201,7 +250,7 @@ func hmacScheme() *scheme {
 			msg := remsg(in.Body)
 			for _, v := range vals {
 				for _, s := range parseGenericHeader(v, c.prefix) {
-					r.cands = append(r.cands, candidate{prefix: c.prefix, text: s, alg: c.alg, enc: c.enc, key: keyRaw, msg: msg, remsg: remsg})
+					r.cands = append(r.cands, candidate{prefix: c.prefix, text: s, alg: c.alg, enc: c.enc, key: c.key, msg: msg, remsg: remsg})
 				}
 			}
 			if len(r.cands) == 0 {
@@ -216,9 +265,11 @@ func hmacScheme() *scheme {
 			}
 			h := http.Header{}
 			fields := map[string]string{"method": in.Method, "url": urlFor(in, p)}
-			if c.tsHeader != "" {
+			if c.tsHeader != "" || c.tsKey != "" {
 				fields["timestamp"] = strconv.FormatInt(in.Now.Unix(), 10)
-				h.Set(c.tsHeader, fields["timestamp"])
+				if c.tsHeader != "" {
+					h.Set(c.tsHeader, fields["timestamp"])
+				}
 			}
 			if c.idName != "" {
 				fields["id"] = in.Header.Get(c.idName)
@@ -227,7 +278,15 @@ func hmacScheme() *scheme {
 				}
 				h.Set(c.idName, fields["id"])
 			}
-			h.Set(c.header, c.prefix+c.enc.encode(compute(c.alg, []byte(secret), expand(c.tmpl, fields, in.Body))))
+			key, err := parseKey(secret, c.key)
+			if err != nil {
+				return nil, nil, err
+			}
+			sig := c.prefix + c.enc.encode(compute(c.alg, key.([]byte), expand(c.tmpl, fields, in.Body)))
+			if c.tsKey != "" {
+				sig = c.tsKey + "=" + fields["timestamp"] + "," + sig
+			}
+			h.Set(c.header, sig)
 			return h, nil, nil
 		},
 	}

@@ -35,6 +35,7 @@ func hubspotScheme() *scheme {
 		verh = "X-HubSpot-Signature-Version"
 	)
 	return &scheme{
+		signsURL: true,
 		Provider: Provider{ID: "hubspot", Name: "HubSpot",
 			Description: "The app's Client secret on the app's Auth page in the HubSpot developer account.",
 			Params: []Param{

@@ -133,6 +133,14 @@ type scheme struct {
 	custom func(in Input, p Params) (Verdict, error)
 	// noSecret: Sign works without "secret" (asymmetric schemes sign with private_key).
 	noSecret bool
+	// keyURL names the certificate or key set to fetch (see KeyURL).
+	keyURL func(in Input) (string, error)
+	// looksLike tells a delivery of this provider by more than one shared
+	// header (X-Hub-Signature is GitHub's, Bitbucket's, Meta's and
+	// Intercom's); nil: any of sigHeaders present.
+	looksLike func(h http.Header) bool
+	// signsURL: the signed message includes the URL the sender called.
+	signsURL bool
 }
 
 var (
@@ -185,6 +193,26 @@ func init() {
 		simpleScheme(razorpaySpec),
 		simpleScheme(coinbaseSpec),
 		hmacScheme(),
+		simpleScheme(metaSpec),
+		simpleScheme(asanaSpec),
+		tokenScheme(oktaSpec),
+		msgraphScheme(),
+		simpleScheme(xeroSpec),
+		tokenScheme(telegramSpec),
+		simpleScheme(notionSpec),
+		simpleScheme(patreonSpec),
+		svixAlias("clerk", "Clerk", "The endpoint's Signing Secret (whsec_…) in the Clerk Dashboard under Webhooks; Clerk delivers through Svix."),
+		svixAlias("resend", "Resend", "The webhook's Signing Secret (whsec_…) in the Resend dashboard under Webhooks; Resend delivers through Svix."),
+		workosScheme(),
+		telnyxScheme(),
+		mandrillScheme(),
+		braintreeScheme(),
+		adyenScheme(),
+		paypalScheme(),
+		snsScheme(),
+		googleScheme(),
+		appleScheme(),
+		plaidScheme(),
 	)
 }
 
@@ -222,6 +250,9 @@ func Verify(provider string, p Params, in Input) (Verdict, error) {
 		in.Header = http.Header{}
 	}
 	if s.custom != nil {
+		if err := checkPasted(p); err != nil {
+			return Verdict{}, err
+		}
 		return s.custom(in, p)
 	}
 	secrets := splitSecrets(p["secret"])
@@ -240,7 +271,12 @@ func Verify(provider string, p Params, in Input) (Verdict, error) {
 	if err := applyTolerance(&r, p); err != nil {
 		return Verdict{}, err
 	}
-	return evaluate(s, r, secrets, in)
+	v, err := evaluate(s, r, secrets, in)
+	if err == nil && !v.Valid && s.signsURL && r.problem == "" && len(r.cands) > 0 && strings.TrimSpace(p["url"]) == "" && v.Details.MatchedSecret == 0 {
+		v.Details.Hints = append(v.Details.Hints, s.Name+" signs the URL it called, and the URL checked was "+truncate(in.URL, 200)+
+			". If the sender called another public URL (through a proxy or a tunnel), set url to the exact webhook URL registered with "+s.Name+", or start tailhook with --base-url.")
+	}
+	return v, err
 }
 
 // Sign produces the headers a real provider would send for in (and, for

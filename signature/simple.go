@@ -35,6 +35,8 @@ type simpleSpec struct {
 	// fingerprint headers, besides the signature headers, that identify a delivery.
 	fingerprint []string
 	params      []Param
+	// looksLike: see scheme.looksLike.
+	looksLike func(h http.Header) bool
 }
 
 var secretParam = func(desc string) Param { return Param{Name: "secret", Description: desc, Required: true} }
@@ -48,6 +50,9 @@ var (
 			{name: "X-Hub-Signature", prefix: "sha1=", alg: hmacSHA1, enc: encHex, label: "legacy X-Hub-Signature, SHA-1"},
 		},
 		fingerprint: []string{"X-Hub-Signature-256", "X-GitHub-Event"},
+		looksLike: func(h http.Header) bool {
+			return h.Get("X-GitHub-Event") != "" || h.Get("X-GitHub-Delivery") != ""
+		},
 	}
 	bitbucketSpec = simpleSpec{
 		id: "bitbucket", name: "Bitbucket",
@@ -57,6 +62,7 @@ var (
 			{name: "X-Hub-Signature", prefix: "sha1=", alg: hmacSHA1, enc: encHex, label: "SHA-1"},
 		},
 		fingerprint: []string{"X-Event-Key"},
+		looksLike:   func(h http.Header) bool { return h.Get("X-Event-Key") != "" },
 	}
 	shopifySpec = simpleSpec{
 		id: "shopify", name: "Shopify",
@@ -94,6 +100,10 @@ var (
 		id: "intercom", name: "Intercom",
 		desc:    "The app's client secret in the Developer Hub (Basic information).",
 		headers: []sigHeader{{name: "X-Hub-Signature", prefix: "sha1=", alg: hmacSHA1, enc: encHex}},
+		// Intercom sends only the SHA-1 header and none of the others'.
+		looksLike: func(h http.Header) bool {
+			return h.Get("X-Hub-Signature") != "" && h.Get("X-Hub-Signature-256") == "" && !isGitHubOrBitbucket(h)
+		},
 	}
 	vercelSpec = simpleSpec{
 		id: "vercel", name: "Vercel",
@@ -128,6 +138,46 @@ var (
 		desc:    "The secret set on the webhook in the Dashboard (not the API key secret).",
 		headers: []sigHeader{{name: "X-Razorpay-Signature", alg: hmacSHA256, enc: encHex}},
 	}
+	// Meta (WhatsApp Cloud API, Messenger, Instagram): the GitHub header with
+	// the app secret. https://developers.facebook.com/docs/graph-api/webhooks/getting-started
+	metaSpec = simpleSpec{
+		id: "meta", name: "Meta (WhatsApp, Messenger, Instagram)",
+		desc:        "The App Secret under App settings > Basic in the Meta app dashboard.",
+		headers:     []sigHeader{{name: "X-Hub-Signature-256", prefix: "sha256=", alg: hmacSHA256, enc: encHex}},
+		fingerprint: []string{"X-Hub-Signature-256"},
+		looksLike:   func(h http.Header) bool { return h.Get("X-Hub-Signature-256") != "" && !isGitHubOrBitbucket(h) },
+		params:      []Param{{Name: "verify_token", Description: "The Verify Token typed into Meta's webhook settings; the subscribe handshake is answered only when it matches (any token when empty)."}},
+	}
+	// Asana: the secret is the X-Hook-Secret of the handshake.
+	// https://developers.asana.com/docs/webhooks-guide
+	asanaSpec = simpleSpec{
+		id: "asana", name: "Asana",
+		desc:    "The X-Hook-Secret Asana sent in the webhook's handshake (tailhook keeps it when the bin has no secret).",
+		headers: []sigHeader{{name: "X-Hook-Signature", alg: hmacSHA256, enc: encHex}},
+	}
+	// Xero: base64 HMAC-SHA256 with the webhook key; its "intent to receive"
+	// check needs a 401 for a bad signature (reject_invalid defaults on).
+	// https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/
+	xeroSpec = simpleSpec{
+		id: "xero", name: "Xero",
+		desc:    "The webhook key shown on the app's Webhooks page in the Xero developer portal.",
+		headers: []sigHeader{{name: "X-Xero-Signature", alg: hmacSHA256, enc: encBase64}},
+	}
+	// Notion: sha256=<hex> HMAC-SHA256 keyed with the verification_token.
+	// https://developers.notion.com/reference/webhooks#step-3-validating-event-payloads-recommended
+	notionSpec = simpleSpec{
+		id: "notion", name: "Notion",
+		desc:    "The verification_token Notion sent to the endpoint when the subscription was created.",
+		headers: []sigHeader{{name: "X-Notion-Signature", prefix: "sha256=", alg: hmacSHA256, enc: encHex}},
+	}
+	// Patreon: hex HMAC-MD5 with the webhook secret.
+	// https://docs.patreon.com/#webhooks
+	patreonSpec = simpleSpec{
+		id: "patreon", name: "Patreon",
+		desc:        "The webhook's secret on the Patreon developer portal's Webhooks page.",
+		headers:     []sigHeader{{name: "X-Patreon-Signature", alg: hmacMD5, enc: encHex}},
+		fingerprint: []string{"X-Patreon-Event"},
+	}
 	coinbaseSpec = simpleSpec{
 		id: "coinbase", name: "Coinbase Commerce",
 		desc:    "The shared secret under Settings > Webhook subscriptions in Coinbase Commerce.",
@@ -152,6 +202,8 @@ func simpleScheme(sp simpleSpec) *scheme {
 		s.sigHeaders = []string{sp.headers[0].name + "-1"}
 	}
 	s.read = func(in Input, p Params) (reading, error) { return sp.readReq(in, p) }
+	s.signsURL = sp.withURL
+	s.looksLike = sp.looksLike
 	s.sign = sp.signReq
 	return s
 }
@@ -208,7 +260,7 @@ func (sp simpleSpec) readReq(in Input, p Params) (reading, error) {
 				if sp.numbered {
 					label = name
 				}
-				r.cands = append(r.cands, candidate{label: label, prefix: h.prefix, text: text,
+				r.cands = append(r.cands, candidate{label: label, from: http.CanonicalHeaderKey(name), prefix: h.prefix, text: text,
 					alg: h.alg, enc: h.enc, key: keyRaw, msg: msg, remsg: remsg})
 			}
 		}
@@ -305,4 +357,9 @@ func linearTime(body []byte) *time.Time {
 	}
 	t := time.UnixMilli(ms)
 	return &t
+}
+
+// isGitHubOrBitbucket: the event headers only those two send.
+func isGitHubOrBitbucket(h http.Header) bool {
+	return h.Get("X-GitHub-Event") != "" || h.Get("X-GitHub-Delivery") != "" || h.Get("X-Event-Key") != ""
 }

@@ -43,7 +43,8 @@ func swMessage(id, ts string, body []byte) []byte {
 func swRead(in Input, prefixes []string) reading {
 	var r reading
 	r.tol = swTolerance
-	prefix := prefixes[len(prefixes)-1]
+	// With none present, name the family the scheme expects first.
+	prefix := prefixes[0]
 	for _, p := range prefixes {
 		if in.Header.Get(p+"signature") != "" {
 			prefix = p
@@ -55,6 +56,9 @@ func swRead(in Input, prefixes []string) reading {
 	switch {
 	case sig == "":
 		r.problem, r.sigMissing = "the request has no "+prefix+"signature header.", true
+		if len(prefixes) > 1 {
+			r.problem = "the request has no " + prefix + "signature header (nor " + prefixes[len(prefixes)-1] + "signature)."
+		}
 		return r
 	case id == "":
 		r.problem = "the request has no " + prefix + "id header (it is part of the signed message)."

@@ -18,7 +18,9 @@ type tvSpec struct {
 	tsKey, sigKey  string
 	msgSep         string // between timestamp and body in the signed message
 	// strict rejects a pair that is not exactly key=value, as stripe-go does.
-	strict      bool
+	strict bool
+	// millis: the timestamp is unix milliseconds (WorkOS).
+	millis      bool
 	tol         tolerance
 	fingerprint []string
 }
@@ -92,6 +94,14 @@ func (sp tvSpec) read(in Input, _ Params) (reading, error) {
 		return r, nil
 	}
 	ts, err := parseUnix(tsText)
+	if sp.millis {
+		var ms int64
+		ms, err = strconv.ParseInt(strings.TrimSpace(tsText), 10, 64)
+		if err == nil && ms < 0 {
+			err = errors.New("negative")
+		}
+		ts = time.UnixMilli(ms)
+	}
 	if err != nil {
 		r.problem = fmt.Sprintf("%s is malformed: %s=%q is not a unix timestamp.", sp.header, sp.tsKey, truncate(tsText, 40))
 		return r, nil
@@ -107,9 +117,14 @@ func (sp tvSpec) read(in Input, _ Params) (reading, error) {
 
 func (sp tvSpec) sign(in Input, _ Params, secret string) (http.Header, []byte, error) {
 	ts := strconv.FormatInt(in.Now.Unix(), 10)
+	sep := sp.pairSep
+	if sp.millis {
+		ts = strconv.FormatInt(in.Now.UnixMilli(), 10)
+		sep += " " // WorkOS writes "t=…, v1=…"
+	}
 	mac := compute(hmacSHA256, []byte(secret), sp.message(ts, in.Body))
 	h := http.Header{}
-	h.Set(sp.header, sp.tsKey+"="+ts+sp.pairSep+sp.sigKey+"="+encHex.encode(mac))
+	h.Set(sp.header, sp.tsKey+"="+ts+sep+sp.sigKey+"="+encHex.encode(mac))
 	return h, nil, nil
 }
 

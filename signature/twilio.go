@@ -90,6 +90,7 @@ func bracket(host string) string {
 
 func twilioScheme() *scheme {
 	return &scheme{
+		signsURL: true,
 		Provider: Provider{ID: "twilio", Name: "Twilio",
 			Description: "The account's Auth Token in the Twilio Console (Account Info).",
 			Params: []Param{

@@ -584,6 +584,15 @@
     }
   });
   detail.addEventListener('click', function (e) {
+    var c = e.target.closest('[data-sns-confirm]');
+    if (c) {
+      var box = c.closest('.sns-confirm');
+      tell(box, 'Confirming…');
+      api('POST', c.getAttribute('data-sns-confirm')).then(function (j) {
+        tell(box, j.error ? 'Could not reach SNS: ' + j.error : 'SNS answered ' + j.status + '.');
+      }).catch(function (err) { tell(box, err.message); });
+      return;
+    }
     var b = e.target.closest('[data-delivery-action]');
     if (!b) return;
     var sec = b.closest('.delivery');
@@ -606,6 +615,9 @@
       });
     };
     provSel.addEventListener('change', showProvider);
+    sigForm.elements.reject_invalid.addEventListener('change', function () {
+      sigForm.elements.reject_invalid.dataset.touched = '1';
+    });
     var params = function () {
       var out = {};
       var fs = $('.provider-params[data-provider="' + CSS.escape(provSel.value) + '"]', sigForm);
@@ -621,6 +633,9 @@
       var summary = $('#signature-summary');
       $('[data-signature-remove]', sigForm).hidden = !s;
       $$('[data-secret]', sigForm).forEach(function (i) { i.value = ''; i.placeholder = ''; });
+      sigForm.elements.handshakes.checked = bin.handshakes;
+      sigForm.elements.reject_invalid.checked = !!(s && s.reject_invalid);
+      delete sigForm.elements.reject_invalid.dataset.touched;
       if (!s) { summary.textContent = 'off: captures get no verdict'; return; }
       var opt = $('option[value="' + CSS.escape(s.provider) + '"]', provSel);
       var text = opt ? opt.textContent : s.provider;
@@ -636,6 +651,10 @@
       if (!provSel.value) { tell(sigForm, 'Choose a provider.'); return; }
       var body = params();
       body.provider = provSel.value;
+      body.handshakes = sigForm.elements.handshakes.checked;
+      // Sent only when touched: untouched, the provider's default applies
+      // (on for Discord and Xero).
+      if (sigForm.elements.reject_invalid.dataset.touched) body.reject_invalid = sigForm.elements.reject_invalid.checked;
       tell(sigForm, 'Saving…');
       api('PUT', sigForm.getAttribute('data-url'), body).then(function (bin) {
         saved(bin);

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,9 +140,9 @@ func BenchmarkListRequests(b *testing.B) {
 			}
 		})
 	}
-	b.Run("RequestsAfter-100", func(b *testing.B) {
+	b.Run("Backlog-100", func(b *testing.B) {
 		for b.Loop() {
-			if got, err := db.RequestsAfter(ctx, bin, n/2, 100); err != nil || len(got) != 100 {
+			if got, err := requestsAfter(db, ctx, bin, n/2, 100); err != nil || len(got) != 100 {
 				b.Fatalf("%d, %v", len(got), err)
 			}
 		}
@@ -153,4 +154,83 @@ func BenchmarkListRequests(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkRetention empties an idle bin of 10 000 requests of 1 KiB (the
+// default --max-requests) with Prune, as retention does, while one capturer
+// keeps capturing into another bin. It reports the rows deleted per second
+// and the capturer's p99 during the delete and before it.
+func BenchmarkRetention(b *testing.B) {
+	const n = 10000
+	for b.Loop() {
+		b.StopTimer()
+		clock := newFakeClock()
+		db := mustOpenDB(b, Options{Now: clock.Now, Retention: time.Hour})
+		ctx := context.Background()
+		idle := mustCreateBin(b, db, "", "").ID
+		busy := mustCreateBin(b, db, "", "").ID
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for next.Add(1) <= n {
+					if _, err := db.Capture(ctx, Capture{Request: benchRequest(idle)}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		// One capturer, paced like a steady sender, the whole time.
+		var mu sync.Mutex
+		var lat []time.Duration
+		stop := make(chan struct{})
+		var cw sync.WaitGroup
+		cw.Go(func() {
+			t := time.NewTicker(2 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				start := time.Now()
+				if _, err := db.Capture(ctx, Capture{Request: benchRequest(busy)}); err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(start))
+				mu.Unlock()
+			}
+		})
+		time.Sleep(time.Second)
+		mu.Lock()
+		before := len(lat)
+		mu.Unlock()
+		clock.Advance(2 * time.Hour)
+		mustCapture(b, db, benchRequest(busy)) // busy stays awake
+		b.StartTimer()
+		start := time.Now()
+		st, err := db.Prune(ctx)
+		took := time.Since(start)
+		b.StopTimer()
+		close(stop)
+		cw.Wait()
+		if err != nil || st.Bins != 1 {
+			b.Fatalf("Prune = %+v, %v", st, err)
+		}
+		p99 := func(s []time.Duration) float64 {
+			s = append([]time.Duration(nil), s...)
+			slices.Sort(s)
+			return float64(s[min(len(s)-1, len(s)*99/100)]) / 1e6
+		}
+		b.ReportMetric(float64(n)/took.Seconds(), "rows/s")
+		b.ReportMetric(p99(lat[:before]), "p99-ms-before")
+		b.ReportMetric(p99(lat[before:]), "p99-ms-during")
+		db.Close()
+		b.StartTimer()
+	}
 }

@@ -90,8 +90,30 @@ func (r *Response) Pick(n int64) Answer {
 // SignatureConfig is the provider and parameters (secret included) every
 // capture of a bin is verified with.
 type SignatureConfig struct {
-	Provider string            `json:"provider"`
+	Provider string            `json:"provider"` // "" when only the handshake settings are set
 	Params   map[string]string `json:"params"`
+	// Handshakes: answer providers' setup handshakes (nil: the default, on).
+	Handshakes *bool `json:"handshakes,omitempty"`
+	// RejectInvalid: answer 401 to a capture whose verdict is invalid (nil:
+	// the provider's default, on for discord and xero).
+	RejectInvalid *bool `json:"reject_invalid,omitempty"`
+}
+
+// HandshakesOn reports whether a bin with settings s answers handshakes; a
+// bin without settings does.
+func (s *SignatureConfig) HandshakesOn() bool {
+	return s == nil || s.Handshakes == nil || *s.Handshakes
+}
+
+// RejectsInvalid reports whether an invalid verdict is answered 401.
+func (s *SignatureConfig) RejectsInvalid() bool {
+	if s == nil || s.Provider == "" {
+		return false
+	}
+	if s.RejectInvalid != nil {
+		return *s.RejectInvalid
+	}
+	return s.Provider == "discord" || s.Provider == "xero"
 }
 
 // Forwarding is a bin's auto-forward target.

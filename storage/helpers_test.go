@@ -81,6 +81,26 @@ func newRequest(binID string) *Request {
 	}
 }
 
+// requestsAfter reads up to limit whole requests after seq after, as a live
+// subscription catches up.
+func requestsAfter(db *DB, ctx context.Context, binID string, after int64, limit int) ([]*Request, error) {
+	reqs, _, err := db.Backlog(ctx, binID, after, Filter{}, limit)
+	return reqs, err
+}
+
+// firstMatchAfter is the first request after seq after that passes f, or
+// ErrNotFound: what the wait API answers.
+func firstMatchAfter(db *DB, ctx context.Context, binID string, after int64, f Filter) (*Request, error) {
+	reqs, _, err := db.Backlog(ctx, binID, after, f, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(reqs) == 0 {
+		return nil, ErrNotFound
+	}
+	return reqs[0], nil
+}
+
 func mustCapture(tb testing.TB, db *DB, r *Request) Captured {
 	tb.Helper()
 	c, err := db.Capture(context.Background(), Capture{Request: r})

@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// pruner enforces MaxRequests and Retention in the background. Every delete
-// is a small transaction queued behind captures, never a long one in front
-// of them.
+// pruner enforces Retention, and MaxRequests for a backlog (bins filled
+// before the cap was lowered, or by an older release), in the background:
+// captures delete what they push over a cap themselves (wtx.writeCounter).
+// Every delete is a small transaction queued behind captures, never a long
+// one in front of them.
 func (db *DB) pruner() {
 	defer db.wg.Done()
 	t := time.NewTicker(db.opts.PruneEvery)

@@ -3,13 +3,18 @@ package storage
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 )
 
+// The pruner deletes a backlog over the cap: here, bins filled before the
+// cap was lowered (a restart with a smaller --max-requests, or a database
+// from before captures deleted what they push over the cap).
 func TestPruneMaxRequests(t *testing.T) {
-	db := mustOpenDB(t, Options{MaxRequests: 10})
+	path := filepath.Join(t.TempDir(), "tailhook.db")
+	db := mustOpenPath(t, path, Options{})
 	ctx := context.Background()
 	big, small, huge := mustCreateBin(t, db, "", ""), mustCreateBin(t, db, "", ""), mustCreateBin(t, db, "", "")
 	captureMany(t, db, big.ID, 25)
@@ -18,6 +23,10 @@ func TestPruneMaxRequests(t *testing.T) {
 	if err := db.DeleteRequest(ctx, big.ID, 20); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenPath(t, path, Options{MaxRequests: 10})
 
 	st, err := db.Prune(ctx)
 	if err != nil {

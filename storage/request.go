@@ -30,8 +30,12 @@ type Request struct {
 	TLS        bool
 	ReceivedAt time.Time // UTC, to the microsecond; Capture fills in a zero one
 	Verdict    *Verdict  // nil when the bin had no signature check set
-	Forwards   []Forward
-	Delivery   *Delivery // the auto-forward job, if any
+	// Answered is what the sender got. Capture fills a zero Status with the
+	// bin's configured answer; the capture path sets it for answers of its
+	// own (a handshake, 401 for an invalid signature, 413).
+	Answered Answered
+	Forwards []Forward
+	Delivery *Delivery // the auto-forward job, if any
 
 	pk int64
 }
@@ -42,6 +46,42 @@ type Verdict struct {
 	Valid    bool            `json:"valid"`
 	Reason   string          `json:"reason"`
 	Details  json.RawMessage `json:"details,omitempty"`
+}
+
+// Answered is the answer a capture's sender got.
+type Answered struct {
+	Status int `json:"status"`
+	// Handshake names the provider whose setup handshake tailhook answered.
+	Handshake string `json:"handshake,omitempty"`
+}
+
+// verdictColumn is what the requests.verdict column holds: the verdict (nil
+// when the bin had none set) and the answer. The answer shares the column so
+// that it is read with the summary columns, before the body (a column added
+// after the body would make every summary read the body's overflow pages).
+type verdictColumn struct {
+	*Verdict
+	Answered *Answered `json:"answered,omitempty"`
+}
+
+// encodeVerdictColumn is built by hand around the marshalled verdict: it runs
+// in the writer for every capture.
+func encodeVerdictColumn(verdict string, a Answered) string {
+	var b strings.Builder
+	if verdict == "" {
+		b.WriteString(`{"answered":{"status":`)
+	} else {
+		b.WriteString(verdict[:len(verdict)-1])
+		b.WriteString(`,"answered":{"status":`)
+	}
+	b.WriteString(strconv.Itoa(a.Status))
+	if a.Handshake != "" {
+		// Provider ids are [a-z0-9-]; quoted anyway so that no id can break the JSON.
+		b.WriteString(`,"handshake":`)
+		b.WriteString(strconv.Quote(a.Handshake))
+	}
+	b.WriteString(`}}`)
+	return b.String()
 }
 
 // Forward is one forwarding attempt of a request, manual or automatic.
@@ -73,6 +113,12 @@ type Capture struct {
 	// DeliverTo, when set, queues an auto-forward job to this URL in the same
 	// transaction, so that a crash cannot lose it.
 	DeliverTo string
+	// Durable, when set, is called with the stored request once it is
+	// durable (committed and fsynced): on the syncer goroutine, in commit
+	// (and so per-bin seq) order, before Capture returns. It must not block
+	// and must not write to the database: the write path waits for it. The
+	// web server publishes its live event here.
+	Durable func(*Request)
 }
 
 // Captured is the outcome of a stored capture.
@@ -92,7 +138,7 @@ type Captured struct {
 //
 // Capture assigns c.Request's ID and Seq, sets ReceivedAt to what is stored
 // (UTC, microseconds; the commit's clock when zero) and drops the body of a
-// truncated capture, so that the Request handed to AfterCapture and returned
+// truncated capture, so that the Request handed to c.Durable and returned
 // here is exactly what a later read gives back.
 func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 	r := c.Request
@@ -122,6 +168,12 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		r.Body = []byte{}
 	}
 	body := r.Body
+	if db.overBudget() {
+		return Captured{}, fmt.Errorf("capture to bin %s: %w", r.BinID, ErrStorageFull)
+	}
+	// What this capture adds to the bytes in use until the writer measures
+	// again: its row, roughly.
+	grows := int64(len(body) + len(headers) + len(verdict) + len(r.Path) + len(r.Query) + 128)
 	var out Captured
 	o := &op{atomic: c.DeliverTo == "", fn: func(t *wtx) error {
 		if r.ReceivedAt.IsZero() {
@@ -134,8 +186,18 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 			return err
 		}
 		seq := bc.seq + 1
+		// Only the bin's own answers step through its scripted sequence; a
+		// handshake, a 401 or a 413 is tailhook's answer, not the bin's.
+		served := bc.served
+		if r.Answered.Status == 0 {
+			served++
+			r.Answered.Status = http.StatusOK
+			if bc.response != nil {
+				r.Answered.Status = bc.response.Pick(served).Status
+			}
+		}
 		res, err := t.stmt(db.stmts.insert).ExecContext(t.ctx, r.BinID, seq, r.Method, r.Path, r.Query, headers,
-			r.Size, r.Truncated, r.RemoteAddr, r.Proto, r.TLS, r.ReceivedAt.UnixMicro(), verdict, body)
+			r.Size, r.Truncated, r.RemoteAddr, r.Proto, r.TLS, r.ReceivedAt.UnixMicro(), encodeVerdictColumn(verdict, r.Answered), body)
 		if err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
@@ -157,13 +219,14 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		}
 		// Counted only once every statement has succeeded: a failed op
 		// leaves the counter as it found it.
-		bc.seq, bc.served, bc.dirty = seq, bc.served+1, true
+		bc.seq, bc.served, bc.dirty = seq, served, true
 		out = Captured{Request: r, Served: bc.served, Response: bc.response}
 		return nil
 	}, after: func() {
 		db.stats.Captures.Add(1)
-		if db.opts.AfterCapture != nil {
-			db.opts.AfterCapture(r)
+		db.space.grown.Add(grows)
+		if c.Durable != nil {
+			c.Durable(r)
 		}
 	}}
 	err = db.submit(ctx, o)
@@ -376,9 +439,15 @@ func scanRequest(row interface{ Scan(...any) error }, withBody bool) (*Request, 
 		return nil, fmt.Errorf("decode headers of %s: %w", r.ID, err)
 	}
 	if verdict != "" {
-		r.Verdict = new(Verdict)
-		if err := json.Unmarshal([]byte(verdict), r.Verdict); err != nil {
+		var col verdictColumn
+		if err := json.Unmarshal([]byte(verdict), &col); err != nil {
 			return nil, fmt.Errorf("decode verdict of %s: %w", r.ID, err)
+		}
+		if col.Verdict != nil && col.Provider != "" {
+			r.Verdict = col.Verdict
+		}
+		if col.Answered != nil {
+			r.Answered = *col.Answered
 		}
 	}
 	if withBody && r.Body == nil {
@@ -427,45 +496,6 @@ func (db *DB) ListRequests(ctx context.Context, binID string, o ListOptions) ([]
 	return reqs, more, nil
 }
 
-// matchSQL is the search predicate. SQLite's lower() folds ASCII only, which
-// covers header names, methods and the usual JSON keys; see the README. The
-// needle is folded the same way (foldASCII), or a query with a non-ASCII
-// capital could never match, not even its exact text.
-const matchSQL = `(instr(lower(method || ' ' || path || '?' || query), ?) > 0
-	OR instr(lower(headers), ?) > 0
-	OR instr(lower(CAST(body AS TEXT)), ?) > 0)`
-
-func matchArgs(q string) []any {
-	l := foldASCII(q)
-	// Headers are stored as JSON, so match the JSON-escaped form of the needle.
-	j, _ := json.Marshal(l)
-	hj := strings.TrimSuffix(strings.TrimPrefix(string(j), `"`), `"`)
-	return []any{l, hj, l}
-}
-
-// Matches reports whether r matches the search query q, by the same rule as
-// ListOptions.Query; it lets live filters agree with stored searches.
-func (r *Request) Matches(q string) bool {
-	if q == "" {
-		return true
-	}
-	l := foldASCII(q)
-	if strings.Contains(foldASCII(r.Method+" "+r.Path+"?"+r.Query), l) {
-		return true
-	}
-	for name, vs := range r.Header {
-		if strings.Contains(foldASCII(name), l) {
-			return true
-		}
-		for _, v := range vs {
-			if strings.Contains(foldASCII(v), l) {
-				return true
-			}
-		}
-	}
-	return strings.Contains(foldASCII(string(r.Body)), l)
-}
-
 // foldASCII lower-cases ASCII letters only and leaves every other byte as it
 // is, exactly like SQLite's built-in lower(); strings.ToLower would also fold
 // non-ASCII letters and rewrite invalid UTF-8, so Go and SQL would disagree.
@@ -505,23 +535,6 @@ func (db *DB) queryRequests(ctx context.Context, q string, withBody bool, args .
 		reqs = append(reqs, r)
 	}
 	return reqs, rows.Err()
-}
-
-// RequestsAfter returns up to limit whole requests of a bin with seq > after,
-// oldest first: the backlog of a resuming live stream. A limit of 0 or less
-// means 100.
-func (db *DB) RequestsAfter(ctx context.Context, binID string, after int64, limit int) ([]*Request, error) {
-	if limit <= 0 {
-		// SQLite reads a negative LIMIT as "no limit": a whole bin of
-		// 10 MiB bodies would be read into memory at once.
-		limit = 100
-	}
-	reqs, err := db.queryRequests(ctx, `SELECT `+summaryColumns+`, body FROM requests
-		WHERE bin_id = ? AND seq > ? ORDER BY seq LIMIT ?`, true, binID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("requests after %d: %w", after, err)
-	}
-	return reqs, nil
 }
 
 // Request returns one whole request with its forwarding history, or ErrNotFound.

@@ -70,7 +70,7 @@ func TestCaptureAssignsSeqPerBin(t *testing.T) {
 
 func TestCaptureStoresEveryFieldByteExact(t *testing.T) {
 	var live []*Request
-	db := mustOpenDB(t, Options{AfterCapture: func(r *Request) { live = append(live, r) }})
+	db := mustOpenDB(t, Options{})
 	ctx := context.Background()
 	bin := mustCreateBin(t, db, "", "")
 
@@ -134,12 +134,15 @@ func TestCaptureStoresEveryFieldByteExact(t *testing.T) {
 			}
 			want.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
 
-			c := mustCapture(t, db, r)
+			c, err := db.Capture(ctx, Capture{Request: r, Durable: func(r *Request) { live = append(live, r) }})
+			if err != nil {
+				t.Fatal(err)
+			}
 			want.Seq, want.ID = c.Request.Seq, c.Request.ID
 
 			checkSameRequest(t, "returned by Capture", c.Request, &want, true)
 			if last := live[len(live)-1]; last != c.Request {
-				t.Errorf("AfterCapture got a different request")
+				t.Errorf("Durable got a different request")
 			}
 			got, err := db.Request(ctx, bin.ID, c.Request.Seq)
 			if err != nil {
@@ -149,11 +152,11 @@ func TestCaptureStoresEveryFieldByteExact(t *testing.T) {
 			if got.Forwards == nil || len(got.Forwards) != 0 || got.Delivery != nil {
 				t.Errorf("Request: forwards %v delivery %v, want empty and nil", got.Forwards, got.Delivery)
 			}
-			after, err := db.RequestsAfter(ctx, bin.ID, c.Request.Seq-1, 1)
+			after, err := requestsAfter(db, ctx, bin.ID, c.Request.Seq-1, 1)
 			if err != nil || len(after) != 1 {
-				t.Fatalf("RequestsAfter: %d, %v", len(after), err)
+				t.Fatalf("Backlog: %d, %v", len(after), err)
 			}
-			checkSameRequest(t, "RequestsAfter", after[0], &want, true)
+			checkSameRequest(t, "Backlog", after[0], &want, true)
 			list, _, err := db.ListRequests(ctx, bin.ID, ListOptions{Limit: 1})
 			if err != nil || len(list) != 1 {
 				t.Fatalf("ListRequests: %d, %v", len(list), err)
@@ -165,13 +168,16 @@ func TestCaptureStoresEveryFieldByteExact(t *testing.T) {
 
 func TestCaptureTruncated(t *testing.T) {
 	var live *Request
-	db := mustOpenDB(t, Options{AfterCapture: func(r *Request) { live = r }})
+	db := mustOpenDB(t, Options{})
 	bin := mustCreateBin(t, db, "", "")
 	r := newRequest(bin.ID)
 	r.Truncated = true
 	r.Size = 50 << 20
 	r.Body = []byte("the first bytes before the cut")
-	c := mustCapture(t, db, r)
+	c, err := db.Capture(context.Background(), Capture{Request: r, Durable: func(r *Request) { live = r }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(live.Body) != 0 || len(c.Request.Body) != 0 {
 		t.Errorf("a truncated capture kept %d body bytes for its live event", len(live.Body))
 	}
@@ -387,7 +393,7 @@ func TestListRequestsSearch(t *testing.T) {
 				t.Errorf("search %q = %v (more %v), want %v", tc.q, seqs(got), more, tc.want)
 			}
 			// The live filter must agree with the stored search.
-			all, err := db.RequestsAfter(ctx, bin.ID, 0, 100)
+			all, err := requestsAfter(db, ctx, bin.ID, 0, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -425,15 +431,21 @@ func TestListRequestsSearch(t *testing.T) {
 	}
 }
 
-func TestRequestsAfter(t *testing.T) {
+func TestBacklog(t *testing.T) {
 	db := mustOpenDB(t, Options{})
 	ctx := context.Background()
 	bin := mustCreateBin(t, db, "", "")
 	captureMany(t, db, bin.ID, 150)
 
-	got, err := db.RequestsAfter(ctx, bin.ID, 2, 3)
-	if err != nil {
-		t.Fatal(err)
+	got, upTo, err := db.Backlog(ctx, bin.ID, 2, Filter{}, 3)
+	if err != nil || upTo != 5 {
+		t.Fatalf("after 2, limit 3: complete through %d, %v; want 5 (a full page)", upTo, err)
+	}
+	if _, upTo, err := db.Backlog(ctx, bin.ID, 2, Filter{Query: "body 149"}, 3); err != nil || upTo != 150 {
+		t.Errorf("filtered: complete through %d, %v; want the whole bin, 150", upTo, err)
+	}
+	if _, _, err := db.Backlog(ctx, "nope", 0, Filter{}, 3); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a missing bin: %v, want ErrNotFound", err)
 	}
 	if !slices.Equal(seqs(got), []int64{3, 4, 5}) {
 		t.Errorf("after 2, limit 3 = %v, want [3 4 5] oldest first", seqs(got))
@@ -443,13 +455,13 @@ func TestRequestsAfter(t *testing.T) {
 			t.Errorf("seq %d: body %q, want the whole request", r.Seq, r.Body)
 		}
 	}
-	if got, err = db.RequestsAfter(ctx, bin.ID, 150, 10); err != nil || len(got) != 0 {
+	if got, err = requestsAfter(db, ctx, bin.ID, 150, 10); err != nil || len(got) != 0 {
 		t.Errorf("after the newest: %v, %v", seqs(got), err)
 	}
-	if got, err = db.RequestsAfter(ctx, bin.ID, 0, 0); err != nil || len(got) != 100 || got[0].Seq != 1 {
+	if got, err = requestsAfter(db, ctx, bin.ID, 0, 0); err != nil || len(got) != 100 || got[0].Seq != 1 {
 		t.Errorf("limit 0: %d requests from %v, %v; want the default 100 from seq 1", len(got), seqs(got[:1]), err)
 	}
-	if got, err = db.RequestsAfter(ctx, bin.ID, 0, -1); err != nil || len(got) != 100 {
+	if got, err = requestsAfter(db, ctx, bin.ID, 0, -1); err != nil || len(got) != 100 {
 		t.Errorf("limit -1: %d requests, %v; want 100, not the whole bin", len(got), err)
 	}
 }
@@ -603,7 +615,7 @@ func TestClearRequestsDuringCaptures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.RequestsAfter(ctx, bin.ID, 0, 1); len(got) > 0 && got[0].Seq <= deleteBatch+10 {
+	if got, _ := requestsAfter(db, ctx, bin.ID, 0, 1); len(got) > 0 && got[0].Seq <= deleteBatch+10 {
 		t.Errorf("seq %d, captured before the clear, survived it", got[0].Seq)
 	}
 }

@@ -2,8 +2,11 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Search keeps the plain scan of matchSQL (request.go) rather than an FTS5
@@ -13,7 +16,66 @@ import (
 // writer's time per capture, doubled the file and made common terms 40×
 // slower (0.5 ms → 20 ms). The numbers are in docs/automation.md.
 
-// Filter selects requests for the wait API: every set field must match.
+// The search predicate, written once for SQL (matchSQL) and once for Go
+// (Request.Matches), which TestSearchAgrees and FuzzSearchAgrees hold to
+// the same answers. A query matches a request when, after folding ASCII
+// letters (SQLite's lower(); foldASCII), its bytes occur in
+//   - "METHOD path?query",
+//   - a header name or one of its values, each as stored (valid UTF-8 as
+//     sent, anything else escaped: escapeHeaderString), never across them
+//     nor in the JSON that holds them,
+//   - or the body.
+// Matching is bytewise (instr on BLOBs): SQLite's instr on TEXT steps by
+// characters and would miss what Go's strings.Contains finds.
+
+// matchSQL is the search predicate in SQL; matchArgs gives its arguments.
+// The headers column is JSON: a plain instr on its text finds candidates
+// fast, json_each then decides on names and values alone, so that a query
+// such as `":["` does not match the JSON's own punctuation.
+const matchSQL = `(instr(CAST(lower(method || ' ' || path || '?' || query) AS BLOB), CAST(? AS BLOB)) > 0
+	OR (instr(lower(headers), ?) > 0 AND EXISTS (SELECT 1 FROM json_each(requests.headers) AS h
+		WHERE instr(CAST(lower(h.key) AS BLOB), CAST(? AS BLOB)) > 0
+		OR EXISTS (SELECT 1 FROM json_each(h.value) AS v WHERE instr(CAST(lower(v.value) AS BLOB), CAST(? AS BLOB)) > 0)))
+	OR instr(CAST(lower(body) AS BLOB), CAST(? AS BLOB)) > 0)`
+
+func matchArgs(q string) []any {
+	l := foldASCII(q)
+	// The candidate test on the headers' JSON text needs the needle as JSON
+	// writes it. A needle that is not valid UTF-8 has no such form (it can
+	// still match inside a multi-byte character): every row is a candidate.
+	j := ""
+	if utf8.ValidString(l) {
+		b, _ := json.Marshal(l) // escapes as appendJSONString does
+		j = strings.TrimSuffix(strings.TrimPrefix(string(b), `"`), `"`)
+	}
+	return []any{l, j, l, l, l}
+}
+
+// Matches reports whether r matches the search query q: the Go side of
+// matchSQL, used by live filters.
+func (r *Request) Matches(q string) bool {
+	if q == "" {
+		return true
+	}
+	l := foldASCII(q)
+	if strings.Contains(foldASCII(r.Method+" "+r.Path+"?"+r.Query), l) {
+		return true
+	}
+	for name, vs := range r.Header {
+		if strings.Contains(foldASCII(escapeHeaderString(name)), l) {
+			return true
+		}
+		for _, v := range vs {
+			if strings.Contains(foldASCII(escapeHeaderString(v)), l) {
+				return true
+			}
+		}
+	}
+	return strings.Contains(foldASCII(string(r.Body)), l)
+}
+
+// Filter selects requests for live subscriptions (the wait API's filters,
+// a page's search): every set field must match.
 type Filter struct {
 	Method     string // exact method, ASCII case-insensitive
 	PathPrefix string // the captured path starts with these bytes
@@ -21,7 +83,7 @@ type Filter struct {
 }
 
 // Matches reports whether r passes the filter, by the same rules as
-// FirstMatchAfter applies in SQL.
+// Backlog applies in SQL.
 func (f Filter) Matches(r *Request) bool {
 	if f.Method != "" && foldASCII(f.Method) != foldASCII(r.Method) {
 		return false
@@ -55,23 +117,6 @@ func (f Filter) sql() (string, []any) {
 	return q, args
 }
 
-// FirstMatchAfter returns the oldest whole request of a bin with seq > after
-// that passes f, with its forwarding history, or ErrNotFound if there is none
-// yet.
-func (db *DB) FirstMatchAfter(ctx context.Context, binID string, after int64, f Filter) (*Request, error) {
-	where, args := f.sql()
-	var seq int64
-	err := db.r.QueryRowContext(ctx, `SELECT seq FROM requests WHERE bin_id = ? AND seq > ?`+where+` ORDER BY seq LIMIT 1`,
-		append([]any{binID, after}, args...)...).Scan(&seq)
-	if isNoRows(err) {
-		return nil, fmt.Errorf("no match after %d: %w", after, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("first match after %d: %w", after, err)
-	}
-	return db.Request(ctx, binID, seq)
-}
-
 // ExportOptions select a page of whole requests for an export.
 type ExportOptions struct {
 	After int64  // only seq > After
@@ -103,4 +148,53 @@ func (db *DB) ExportRequests(ctx context.Context, binID string, o ExportOptions)
 		return nil, fmt.Errorf("export requests: %w", err)
 	}
 	return reqs, nil
+}
+
+// Backlog returns what a live subscriber of a bin has not seen yet: up to
+// limit whole requests with seq > after that pass f, oldest first, and upTo,
+// the seq through which the answer is complete (the bin's counter, or the
+// last request's seq when the page is full). Both come from one snapshot,
+// so a subscriber may skip to upTo without missing a capture. ErrNotFound
+// means the bin is gone.
+func (db *DB) Backlog(ctx context.Context, binID string, after int64, f Filter, limit int) ([]*Request, int64, error) {
+	if limit <= 0 {
+		// SQLite reads a negative LIMIT as "no limit": a whole bin of
+		// 10 MiB bodies would be read into memory at once.
+		limit = 100
+	}
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, fmt.Errorf("backlog: %w", err)
+	}
+	defer tx.Rollback()
+	var upTo int64
+	err = tx.QueryRowContext(ctx, `SELECT seq FROM bins WHERE id = ?`, binID).Scan(&upTo)
+	if isNoRows(err) {
+		return nil, 0, fmt.Errorf("backlog of bin %s: %w", binID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("backlog: %w", err)
+	}
+	where, args := f.sql()
+	rows, err := tx.QueryContext(ctx, `SELECT `+summaryColumns+`, body FROM requests WHERE bin_id = ? AND seq > ? AND seq <= ?`+
+		where+` ORDER BY seq LIMIT ?`, append(append([]any{binID, after, upTo}, args...), limit)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("backlog: %w", err)
+	}
+	defer rows.Close()
+	var reqs []*Request
+	for rows.Next() {
+		r, err := scanRequest(rows, true)
+		if err != nil {
+			return nil, 0, fmt.Errorf("backlog: %w", err)
+		}
+		reqs = append(reqs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("backlog: %w", err)
+	}
+	if len(reqs) == limit {
+		upTo = reqs[len(reqs)-1].Seq
+	}
+	return reqs, upTo, nil
 }

@@ -146,7 +146,7 @@ func BenchmarkSearchFTS5(b *testing.B) {
 	}
 }
 
-func TestFirstMatchAfter(t *testing.T) {
+func TestBacklogFilter(t *testing.T) {
 	db := mustOpenDB(t, Options{})
 	ctx := context.Background()
 	bin := mustCreateBin(t, db, "", "")
@@ -175,7 +175,7 @@ func TestFirstMatchAfter(t *testing.T) {
 		{"none after the last", d, Filter{}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := db.FirstMatchAfter(ctx, bin.ID, tc.after, tc.f)
+			got, err := firstMatchAfter(db, ctx, bin.ID, tc.after, tc.f)
 			if tc.want == 0 {
 				if !errors.Is(err, ErrNotFound) {
 					t.Fatalf("got %v, %v; want ErrNotFound", got, err)
@@ -186,7 +186,7 @@ func TestFirstMatchAfter(t *testing.T) {
 				t.Fatalf("got %v, %v; want seq %d", got, err, tc.want)
 			}
 			// The live check agrees with the stored one.
-			all, _ := db.RequestsAfter(ctx, bin.ID, tc.after, 100)
+			all, _ := requestsAfter(db, ctx, bin.ID, tc.after, 100)
 			for _, r := range all {
 				if tc.f.Matches(r) {
 					if r.Seq != tc.want {

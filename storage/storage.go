@@ -48,14 +48,15 @@ type Options struct {
 	Retention time.Duration
 	// PruneEvery is how often the pruner looks for work. Defaults to 30 s.
 	PruneEvery time.Duration
-	// AfterCapture is called once per captured request when it is durable
-	// (committed and fsynced), from the syncer goroutine, in commit (and so
-	// per-bin seq) order, and before that Capture returns. It must not block
-	// and must not write to the database: it runs on the write path, which
-	// waits for it.
-	AfterCapture func(*Request)
 	// Log receives background errors (pruning). Defaults to slog.Default().
 	Log *slog.Logger
+	// MaxStorage is the bytes the database (pages holding data, plus the
+	// WAL) may use; over it Capture returns ErrStorageFull. 0: see KeepFree.
+	MaxStorage int64
+	// KeepFree, when MaxStorage is 0, sets the budget to what leaves this
+	// share (0.1 = 10 %) of the database's file system free, measured
+	// again as it changes. 0 with MaxStorage 0: no budget.
+	KeepFree float64
 
 	// syncWAL replaces the WAL fsync in tests.
 	syncWAL func(path string) error
@@ -89,6 +90,7 @@ type DB struct {
 	held     *op                    // an op that starts the next batch; writer goroutine only
 	bins     binCache               // bins for the capture path
 	stats    Stats
+	space    space // bytes in use and budget; see space.go
 }
 
 // Stats are counters about the write path, for metrics and benchmarks.
@@ -100,6 +102,27 @@ type Stats struct {
 	MaxBatch   atomic.Int64 // largest batch so far
 	Syncs      atomic.Int64 // fsyncs of the WAL that acknowledged commits
 	SyncNano   atomic.Int64 // total time spent in those fsyncs
+}
+
+// checkWritable fails with one clear sentence when the database file or its
+// folder cannot be written: SQLite would otherwise open it, and fail later
+// with a message about the WAL or a pragma.
+func checkWritable(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("database file %s cannot be written (%w): tailhook needs to write it; check its permissions and that its volume is not mounted read-only", path, errors.Unwrap(err))
+	}
+	// SQLite creates its -wal and -shm files beside the database.
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, ".tailhook-write-check-*")
+	if err != nil {
+		return fmt.Errorf("database folder %s cannot be written (%w): tailhook needs to create files in it; check its permissions and that its volume is not mounted read-only", dir, errors.Unwrap(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
 }
 
 // Open opens (creating if needed) the database at path, applies pending
@@ -118,6 +141,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
+	}
+	if err := checkWritable(path); err != nil {
+		return nil, err
 	}
 	// The DSN comes from our own code, but be strict anyway: a pragma typo
 	// should fail loudly, not be ignored.
@@ -138,9 +164,20 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// batches. See syncer.go.
 	// _txlock=immediate: the writer takes the write lock at BEGIN, so it never
 	// hits SQLITE_BUSY_SNAPSHOT upgrading a read transaction.
+	//
+	// auto_vacuum(INCREMENTAL) comes before journal_mode: it only takes on a
+	// new file before its first page is written. It lets the writer hand
+	// free pages back to the file system a step at a time (space.go); an
+	// older file without it is converted once by convertAutoVacuum.
+	// journal_size_limit trims the WAL each time it restarts from its start
+	// after a complete checkpoint, so a burst's WAL does not stay on disk.
+	// It sits above the ~4 MiB the WAL reaches between two automatic
+	// checkpoints (1000 pages): a WAL trimmed below that would be extended
+	// again every cycle, and a fsync of a file that grew costs more than
+	// one of frames written in place.
 	db.w, err = sql.Open("sqlite", dsn(path, "_txlock=immediate",
-		"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
-		"journal_size_limit(67108864)"))
+		"busy_timeout(10000)", "auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
+		"journal_size_limit(16777216)"))
 	if err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
@@ -152,7 +189,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if err := db.convertAutoVacuum(ctx); err != nil {
+		db.w.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	if err := db.measure(ctx, false); err != nil {
 		db.w.Close()
 		return nil, err
 	}
@@ -227,6 +272,34 @@ func (db *DB) close() error {
 	// A final checkpoint keeps the -wal file small for the next start.
 	_, _ = db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// convertAutoVacuum turns incremental auto-vacuum on for a database created
+// without it (before this release): a VACUUM rewrites the whole file, once.
+// It needs free disk space about the size of the database and cannot run
+// inside a transaction, so it runs here, before anything else uses the file.
+func (db *DB) convertAutoVacuum(ctx context.Context) error {
+	var mode int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	const incremental = 2
+	if mode == incremental {
+		return nil
+	}
+	start := time.Now()
+	db.log.Info("converting the database to incremental auto-vacuum, once: this rewrites the whole file", "db", db.path, "bytes", fileSize(db.path))
+	if _, err := db.w.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	if _, err := db.w.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("convert to incremental auto-vacuum (needs free disk space about the database's size): %w", err)
+	}
+	if _, err := db.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("checkpoint after vacuum: %w", err)
+	}
+	db.log.Info("database converted to incremental auto-vacuum", "db", db.path, "bytes", fileSize(db.path), "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 func (db *DB) migrate(ctx context.Context) error {

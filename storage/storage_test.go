@@ -221,16 +221,17 @@ func TestConcurrentCaptures(t *testing.T) {
 	t.Logf("%d commits for %d ops, largest batch %d", st.Commits.Load(), st.Ops.Load(), st.MaxBatch.Load())
 }
 
-func TestAfterCaptureInSeqOrder(t *testing.T) {
+func TestDurableHookInSeqOrder(t *testing.T) {
 	var (
 		mu    sync.Mutex
 		order = map[string][]int64{}
 	)
-	db := mustOpenDB(t, Options{AfterCapture: func(r *Request) {
+	hook := func(r *Request) {
 		mu.Lock()
 		order[r.BinID] = append(order[r.BinID], r.Seq)
 		mu.Unlock()
-	}})
+	}
+	db := mustOpenDB(t, Options{})
 	ctx := context.Background()
 	bins := []Bin{mustCreateBin(t, db, "", ""), mustCreateBin(t, db, "", ""), mustCreateBin(t, db, "", ""), mustCreateBin(t, db, "", "")}
 	const goroutines, each = 16, 100
@@ -238,7 +239,7 @@ func TestAfterCaptureInSeqOrder(t *testing.T) {
 	for g := range goroutines {
 		wg.Go(func() {
 			for i := range each {
-				c, err := db.Capture(ctx, Capture{Request: newRequest(bins[(g+i)%len(bins)].ID)})
+				c, err := db.Capture(ctx, Capture{Request: newRequest(bins[(g+i)%len(bins)].ID), Durable: hook})
 				if err != nil {
 					t.Errorf("capture: %v", err)
 					return
@@ -248,7 +249,7 @@ func TestAfterCaptureInSeqOrder(t *testing.T) {
 				mu.Lock()
 				got := order[c.Request.BinID]
 				if len(got) < int(c.Request.Seq) || got[c.Request.Seq-1] != c.Request.Seq {
-					t.Errorf("bin %s: seq %d acknowledged before AfterCapture saw it", c.Request.BinID, c.Request.Seq)
+					t.Errorf("bin %s: seq %d acknowledged before the hook saw it", c.Request.BinID, c.Request.Seq)
 				}
 				mu.Unlock()
 			}
@@ -261,12 +262,12 @@ func TestAfterCaptureInSeqOrder(t *testing.T) {
 		total += len(got)
 		for i, s := range got {
 			if s != int64(i+1) {
-				t.Fatalf("bin %s: AfterCapture order %v…, want 1, 2, 3…", b.ID, got[:min(len(got), i+3)])
+				t.Fatalf("bin %s: hook order %v…, want 1, 2, 3…", b.ID, got[:min(len(got), i+3)])
 			}
 		}
 	}
 	if total != goroutines*each {
-		t.Errorf("AfterCapture called %d times, want %d", total, goroutines*each)
+		t.Errorf("hook called %d times, want %d", total, goroutines*each)
 	}
 }
 

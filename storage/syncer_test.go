@@ -19,7 +19,6 @@ func TestCaptureWaitsForFsync(t *testing.T) {
 	var syncs atomic.Int64
 	var published atomic.Int64
 	db := mustOpenDB(t, Options{
-		AfterCapture: func(*Request) { published.Add(1) },
 		syncWAL: func(path string) error {
 			if filepath.Base(path) != "tailhook.db-wal" {
 				t.Errorf("fsync of %s", path)
@@ -40,7 +39,8 @@ func TestCaptureWaitsForFsync(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := db.Capture(ctx, Capture{Request: &Request{BinID: bin.ID, Method: "POST", Body: []byte("x")}})
+		_, err := db.Capture(ctx, Capture{Request: &Request{BinID: bin.ID, Method: "POST", Body: []byte("x")},
+			Durable: func(*Request) { published.Add(1) }})
 		done <- err
 	}()
 	select {

@@ -24,8 +24,9 @@ type op struct {
 	// atomic says fn writes nothing when it fails, so it needs no
 	// savepoint of its own (a plain capture: one INSERT).
 	atomic bool
-	// background marks the pruner's work: nobody waits for it to be
-	// durable (lost in a crash, it is done again), so it is committed in
+	// background marks the pruner's work and auto-forward's attempt
+	// records: nobody waits for them to be durable (lost in a crash, the
+	// work is done again, the delivery made again), so it is committed in
 	// batches of its own and acknowledged without an fsync; the next fsync
 	// of a capture covers it. Captures never share its transaction, nor
 	// wait for its fsync. A background op has no after hook.
@@ -48,8 +49,11 @@ type wtx struct {
 // last commit (in DB.counters) or of this batch (in wtx.counters).
 type binCounter struct {
 	seq, served int64
-	response    *Response // nil: the default answer
-	dirty       bool      // changed in this batch, to be written out
+	// base is seq as this batch found it: the batch's captures are
+	// base+1..seq, and flushing deletes what they pushed over the cap.
+	base     int64
+	response *Response // nil: the default answer
+	dirty    bool      // changed in this batch, to be written out
 }
 
 func (t *wtx) exec(query string, args ...any) (sql.Result, error) {
@@ -109,6 +113,7 @@ func (t *wtx) counter(binID string) (*binCounter, error) {
 			}
 		}
 	}
+	c.base = c.seq
 	t.counters[binID] = c
 	return c, nil
 }
@@ -123,9 +128,24 @@ func (t *wtx) flush(binID string) error {
 	if c == nil || !c.dirty {
 		return nil
 	}
+	return t.writeCounter(binID, c)
+}
+
+// writeCounter writes bin's counter out and deletes the requests this
+// batch's captures pushed over the bin's cap, in the same transaction: the
+// cap holds in every committed state, at any capture rate. Those are the
+// seqs in (base-cap, seq-cap], one per capture, a range on the (bin_id, seq)
+// index; forwards and deliveries go with them (ON DELETE CASCADE). A
+// backlog from before (a lower cap since a restart) is the pruner's.
+func (t *wtx) writeCounter(binID string, c *binCounter) error {
 	_, err := t.stmt(t.db.stmts.setSeq).ExecContext(t.ctx, c.seq, c.served, t.now.UnixMilli(), binID)
 	if err != nil {
 		return fmt.Errorf("write seq of bin %s: %w", binID, err)
+	}
+	if limit := t.db.opts.MaxRequests; limit > 0 && c.seq > limit {
+		if _, err := t.stmt(t.db.stmts.overCap).ExecContext(t.ctx, binID, max(c.base-limit, 0), c.seq-limit); err != nil {
+			return fmt.Errorf("delete requests over the cap of bin %s: %w", binID, err)
+		}
 	}
 	return nil
 }
@@ -137,8 +157,8 @@ func (t *wtx) flushAll() error {
 		if !c.dirty {
 			continue
 		}
-		if _, err := t.stmt(t.db.stmts.setSeq).ExecContext(t.ctx, c.seq, c.served, t.now.UnixMilli(), id); err != nil {
-			return fmt.Errorf("write seq of bin %s: %w", id, err)
+		if err := t.writeCounter(id, c); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -153,12 +173,15 @@ func (db *DB) write(ctx context.Context, fn func(*wtx) error, after func()) erro
 	return db.submit(ctx, &op{fn: fn, after: after})
 }
 
-// writeBackground is write for the pruner's work: see op.background.
+// writeBackground is write for the pruner's work and delivery records: see
+// op.background.
 func (db *DB) writeBackground(ctx context.Context, fn func(*wtx) error) error {
 	return db.submit(ctx, &op{fn: fn, background: true})
 }
 
 // writeBin is write for an op that changes or deletes bin's row by SQL.
+// Every such op must go through it, or flushAll overwrites its change with
+// the counter kept in memory: TestBinRowsChangeOnlyInWriteBin checks that.
 func (db *DB) writeBin(ctx context.Context, binID string, fn func(*wtx) error) error {
 	return db.submit(ctx, &op{fn: fn, bin: binID})
 }
@@ -185,7 +208,12 @@ func (db *DB) writer() {
 	defer db.wg.Done()
 	defer close(db.syncq) // the syncer acknowledges what is left, then stops
 	batch := make([]*op, 0, maxBatch)
+	// Housekeeping (space.go) runs between batches when due, and on this
+	// tick when the writer is idle.
+	tick := time.NewTicker(spaceEvery)
+	defer tick.Stop()
 	for {
+		db.maintain(false)
 		if o := db.held; o != nil {
 			db.held = nil
 			batch = db.commit(db.fill(append(batch, o)))
@@ -194,6 +222,7 @@ func (db *DB) writer() {
 		select {
 		case o := <-db.ops:
 			batch = db.commit(db.fill(append(batch, o)))
+		case <-tick.C:
 		case <-db.closing:
 			// Close holds the lock while closing, so nothing is being
 			// enqueued now: drain what is left, in batches, then stop.
@@ -359,6 +388,7 @@ func (db *DB) commitBatch(batch []*op) []*op {
 	}
 	for id, c := range t.counters {
 		c.dirty = false
+		c.base = c.seq
 		db.counters[id] = c
 	}
 	for _, o := range batch {
@@ -393,6 +423,7 @@ type writerStmts struct {
 	setSeq  *sql.Stmt
 	insert  *sql.Stmt
 	oldest  *sql.Stmt // the pruner's delete, thousands of times in a row
+	overCap *sql.Stmt // a batch's captures push as many requests over the cap
 	binByID *sql.Stmt // on the reader pool
 }
 
@@ -413,6 +444,7 @@ func (db *DB) prepare(ctx context.Context) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	db.stmts.oldest = prep(db.w, `DELETE FROM requests WHERE pk IN
 		(SELECT pk FROM requests WHERE bin_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`)
+	db.stmts.overCap = prep(db.w, `DELETE FROM requests WHERE bin_id = ? AND seq > ? AND seq <= ?`)
 	db.stmts.binByID = prep(db.r, `SELECT `+binColumns+` FROM bins WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare statements: %w", err)
@@ -421,7 +453,7 @@ func (db *DB) prepare(ctx context.Context) error {
 }
 
 func (s *writerStmts) close() {
-	for _, st := range []*sql.Stmt{s.counter, s.setSeq, s.insert, s.oldest, s.binByID} {
+	for _, st := range []*sql.Stmt{s.counter, s.setSeq, s.insert, s.oldest, s.overCap, s.binByID} {
 		if st != nil {
 			st.Close()
 		}

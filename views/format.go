@@ -9,15 +9,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tailhook-dev/tailhook/signature"
+	"github.com/tailhook-dev/tailhook/storage"
 )
 
 // Limits that keep a page quick whatever was captured.
@@ -31,6 +37,16 @@ const (
 	MaxHex = 64 << 10
 	// maxParts bounds how many multipart parts are listed.
 	maxParts = 100
+	// MaxFields bounds the headers, query fields and form fields listed;
+	// the rest are a download. A capture may carry 1 MiB of headers.
+	MaxFields = 200
+	// maxPartHeaders bounds the headers listed for one part.
+	maxPartHeaders = 20
+	// maxPartsText bounds the text shown inline across all parts.
+	maxPartsText = 1 << 20
+	// MaxShown bounds a path, query or URL shown in one line: the list
+	// shows 50 rows, each of which may carry 1 MiB of them.
+	MaxShown = 2 << 10
 )
 
 // Body kinds, as FormatBody decides them.
@@ -46,17 +62,21 @@ const (
 
 // Body is a captured body prepared for display.
 type Body struct {
-	Kind      string
-	Label     string  // what the page calls it: "JSON", "Form", …
-	Tokens    []Token // KindJSON with highlighting
-	Text      string  // KindJSON without highlighting, KindXML, KindText
-	Fields    []Field // KindForm
-	Parts     []Part  // KindMultipart
-	Hex       []string
-	Raw       string // the body as text for the raw view, when it is UTF-8
-	RawIsText bool
-	Clipped   bool // what is shown is only the start of the body
-	Size      int
+	Kind   string
+	Label  string  // what the page calls it: "JSON", "Form", …
+	Tokens []Token // KindJSON with highlighting
+	Text   string  // KindJSON without highlighting, KindXML, KindText
+	Fields []Field // KindForm
+	Parts  []Part  // KindMultipart
+	// MoreFields and MoreParts count what is not listed: fields past
+	// MaxFields; parts past maxParts (1 means "at least one more").
+	MoreFields int
+	MoreParts  int
+	Hex        []string
+	Raw        string // the body as text for the raw view, when it is UTF-8
+	RawIsText  bool
+	Clipped    bool // what is shown is only the start of the body
+	Size       int
 }
 
 // Token is a piece of highlighted JSON; Class is "" for punctuation and
@@ -78,6 +98,7 @@ type Part struct {
 	FileName    string
 	ContentType string
 	Header      []Field
+	MoreHeader  int // headers not listed
 	Size        int
 	Text        string // the content, when it is short UTF-8 text
 	IsText      bool
@@ -101,13 +122,13 @@ func FormatBody(contentType string, body []byte) Body {
 	mt, params, _ := mime.ParseMediaType(contentType)
 	switch {
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "":
-		if parts, ok := parseMultipart(body, params["boundary"]); ok {
-			b.Kind, b.Label, b.Parts = KindMultipart, "Multipart", parts
+		if parts, more, ok := parseMultipart(body, params["boundary"]); ok {
+			b.Kind, b.Label, b.Parts, b.MoreParts = KindMultipart, "Multipart", parts, more
 			return b
 		}
 	case mt == "application/x-www-form-urlencoded":
-		if fields, ok := parseForm(body); ok {
-			b.Kind, b.Label, b.Fields = KindForm, "Form", fields
+		if fields, more, ok := parseForm(body, MaxFields); ok {
+			b.Kind, b.Label, b.Fields, b.MoreFields = KindForm, "Form", fields, more
 			return b
 		}
 	}
@@ -261,33 +282,42 @@ func indentXML(body []byte) (string, bool) {
 	return out.String(), true
 }
 
-// parseForm decodes an urlencoded body, keeping order and repeated names.
-func parseForm(body []byte) ([]Field, bool) {
+// parseForm decodes an urlencoded body, keeping order and repeated names:
+// the first max fields, and how many more there are. A body whose listed
+// fields do not decode is not shown as a form.
+func parseForm(body []byte, max int) (fields []Field, more int, ok bool) {
 	if !utf8.Valid(body) {
-		return nil, false
+		return nil, 0, false
 	}
-	var fields []Field
-	for _, kv := range strings.Split(string(body), "&") {
+	for kv := range strings.SplitSeq(string(body), "&") {
 		if kv == "" {
+			continue
+		}
+		if len(fields) == max {
+			more++ // counted, not decoded: the page does not list it
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
 		dk, err1 := url.QueryUnescape(k)
 		dv, err2 := url.QueryUnescape(v)
 		if err1 != nil || err2 != nil {
-			return nil, false
+			return nil, 0, false
 		}
 		fields = append(fields, Field{dk, dv})
 	}
-	return fields, len(fields) > 0
+	return fields, more, len(fields) > 0
 }
 
 // QueryFields splits a raw query string, keeping order, repeated names and,
-// where a value is not valid escaping, the raw text.
-func QueryFields(raw string) []Field {
-	var fields []Field
-	for _, kv := range strings.Split(raw, "&") {
+// where a value is not valid escaping, the raw text: the first max fields,
+// and how many more there are.
+func QueryFields(raw string, max int) (fields []Field, more int) {
+	for kv := range strings.SplitSeq(raw, "&") {
 		if kv == "" {
+			continue
+		}
+		if len(fields) == max {
+			more++
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
@@ -299,62 +329,210 @@ func QueryFields(raw string) []Field {
 		}
 		fields = append(fields, Field{k, v})
 	}
-	return fields
+	return fields, more
 }
 
-func parseMultipart(body []byte, boundary string) ([]Part, bool) {
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	var parts []Part
-	for i := 0; i < maxParts; i++ {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
+// parseMultipart lists the first maxParts parts, each with its first
+// maxPartHeaders headers in the order sent; more is 1 when there are
+// further parts. It is one linear scan: a 10 MiB body of parts with
+// thousands of headers each must not make the page slow.
+func parseMultipart(body []byte, boundary string) (parts []Part, more int, ok bool) {
+	text := 0
+	err := scanMultipart(body, boundary, func(i int, rp rawPart) bool {
+		if i == maxParts {
+			more = 1 // not worth scanning further to count them
+			return false
 		}
-		if err != nil {
-			return parts, len(parts) > 0
-		}
-		data, err := io.ReadAll(p)
-		if err != nil {
-			return parts, len(parts) > 0
-		}
-		part := Part{Index: i, Name: p.FormName(), FileName: p.FileName(),
-			ContentType: p.Header.Get("Content-Type"), Size: len(data)}
-		for _, k := range sortedKeys(p.Header) {
-			for _, v := range p.Header[k] {
-				part.Header = append(part.Header, Field{k, v})
-			}
-		}
-		if len(data) <= 64<<10 && utf8.Valid(data) && part.FileName == "" {
-			part.Text, part.IsText = string(data), true
+		part := Part{Index: i, Name: rp.name(), FileName: rp.fileName(), ContentType: rp.contentType,
+			Header: rp.header, MoreHeader: rp.moreHeader, Size: len(rp.data)}
+		if len(rp.data) <= 64<<10 && text+len(rp.data) <= maxPartsText && utf8.Valid(rp.data) && part.FileName == "" {
+			part.Text, part.IsText = string(rp.data), true
+			text += len(rp.data)
 		}
 		parts = append(parts, part)
+		return true
+	})
+	_ = err // a broken body still shows the parts before the break
+	return parts, more, len(parts) > 0
+}
+
+// rawPart is one part of a multipart body as sent: no transfer decoding.
+type rawPart struct {
+	header      []Field // the first maxPartHeaders, canonical names
+	moreHeader  int
+	disposition string // Content-Disposition, wherever it was
+	contentType string
+	data        []byte
+}
+
+// name is the form field name, as mime/multipart's FormName gives it.
+func (p rawPart) name() string {
+	d, params, err := mime.ParseMediaType(p.disposition)
+	if err != nil || d != "form-data" {
+		return ""
 	}
-	return parts, len(parts) > 0
+	return params["name"]
+}
+
+// fileName is the file name sent, as mime/multipart's FileName gives it.
+func (p rawPart) fileName() string {
+	_, params, err := mime.ParseMediaType(p.disposition)
+	if err != nil || params["filename"] == "" {
+		return ""
+	}
+	return filepath.Base(params["filename"])
+}
+
+var errMultipart = errors.New("malformed multipart body")
+
+// scanMultipart calls fn for each part of body in order until fn returns
+// false. It follows RFC 2046 as mime/multipart reads it (a delimiter line
+// is "--boundary", optionally padded, ending the preamble or a part; a
+// part's headers end at an empty line), in one pass with no per-header
+// map.
+func scanMultipart(body []byte, boundary string, fn func(i int, p rawPart) bool) error {
+	dash := []byte("--" + boundary)
+	nlDash := append([]byte("\n"), dash...)
+	// delimiterAt reports whether b starts with a delimiter line: dash,
+	// then "--" (the last), or padding and a line end.
+	delimiterAt := func(b []byte) bool {
+		if !bytes.HasPrefix(b, dash) {
+			return false
+		}
+		rest := b[len(dash):]
+		if bytes.HasPrefix(rest, []byte("--")) {
+			return true
+		}
+		rest = bytes.TrimLeft(rest, " \t")
+		return bytes.HasPrefix(rest, []byte("\n")) || bytes.HasPrefix(rest, []byte("\r\n"))
+	}
+	// The first delimiter starts the body or a line.
+	pos := -1
+	for at := 0; at < len(body); {
+		if (at == 0 || body[at-1] == '\n') && delimiterAt(body[at:]) {
+			pos = at
+			break
+		}
+		i := bytes.IndexByte(body[at:], '\n')
+		if i < 0 {
+			break
+		}
+		at += i + 1
+	}
+	if pos < 0 {
+		return errMultipart
+	}
+	for i := 0; ; i++ {
+		// body[pos:] is a delimiter line.
+		rest := body[pos+len(dash):]
+		if bytes.HasPrefix(rest, []byte("--")) {
+			return nil // the closing delimiter
+		}
+		eol := bytes.IndexByte(rest, '\n')
+		if i == 0 && eol > 0 && rest[eol-1] == '\r' {
+			// Like mime/multipart: a body whose first delimiter line ends
+			// in CRLF has delimiters only after a CRLF.
+			nlDash = append([]byte("\r\n"), dash...)
+		}
+		start := pos + len(dash) + eol + 1
+		p, n, err := splitHeader(body[start:])
+		if err != nil {
+			return err
+		}
+		content := start + n
+		// The content ends at the next delimiter: right away (an empty
+		// part), or after a line end.
+		end, next := content, content
+		if !delimiterAt(body[content:]) {
+			for from := content; ; {
+				j := bytes.Index(body[from:], nlDash)
+				if j < 0 {
+					return errMultipart // no closing delimiter
+				}
+				end = from + j
+				next = end + len(nlDash) - len(dash)
+				if delimiterAt(body[next:]) {
+					break
+				}
+				from = end + 1
+			}
+		}
+		p.data = body[content:end]
+		if !fn(i, p) {
+			return nil
+		}
+		pos = next
+	}
+}
+
+// splitHeader reads a part's header block, up to and with its empty line,
+// and says how many bytes it took.
+func splitHeader(b []byte) (rawPart, int, error) {
+	var p rawPart
+	n := 0
+	for {
+		eol := bytes.IndexByte(b[n:], '\n')
+		if eol < 0 {
+			return p, 0, errMultipart
+		}
+		line := bytes.TrimSuffix(b[n:n+eol], []byte("\r"))
+		n += eol + 1
+		if len(line) == 0 {
+			return p, n, nil
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			continue // a folded line: part of the header before it
+		}
+		k, v, found := bytes.Cut(line, []byte(":"))
+		if !found {
+			return p, 0, errMultipart
+		}
+		k, v = bytes.TrimSpace(k), bytes.TrimSpace(v)
+		switch {
+		case p.disposition == "" && bytes.EqualFold(k, []byte("Content-Disposition")):
+			p.disposition = string(v)
+		case p.contentType == "" && bytes.EqualFold(k, []byte("Content-Type")):
+			p.contentType = string(v)
+		}
+		if len(p.header) < maxPartHeaders {
+			p.header = append(p.header, Field{textproto.CanonicalMIMEHeaderKey(string(k)), string(v)})
+		} else {
+			p.moreHeader++ // counted without a copy: a part may have thousands
+		}
+	}
+}
+
+// CapFields keeps the first n fields and says how many it left out.
+func CapFields(fields []Field, n int) ([]Field, int) {
+	if len(fields) <= n {
+		return fields, 0
+	}
+	return fields[:n:n], len(fields) - n
+}
+
+// Clip shortens s to at most MaxShown bytes, marking the cut with "…".
+func Clip(s string) string {
+	if len(s) <= MaxShown {
+		return s
+	}
+	return clip(s, MaxShown) + "…"
 }
 
 // MultipartPart returns the content of part n of a multipart body, for its
-// download link.
+// download link; parts are counted as the page lists them.
 func MultipartPart(contentType string, body []byte, n int) (data []byte, filename, partType string, ok bool) {
 	_, params, err := mime.ParseMediaType(contentType)
 	if err != nil || params["boundary"] == "" {
 		return nil, "", "", false
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for i := 0; i <= n; i++ {
-		p, err := mr.NextRawPart()
-		if err != nil {
-			return nil, "", "", false
-		}
+	scanMultipart(body, params["boundary"], func(i int, p rawPart) bool {
 		if i < n {
-			continue
+			return true
 		}
-		data, err := io.ReadAll(p)
-		if err != nil {
-			return nil, "", "", false
-		}
-		return data, p.FileName(), p.Header.Get("Content-Type"), true
-	}
-	return nil, "", "", false
+		data, filename, partType, ok = p.data, p.fileName(), p.contentType, true
+		return false
+	})
+	return data, filename, partType, ok
 }
 
 // HexDump formats b as lines of 16 bytes: offset, bytes, printable ASCII.
@@ -391,7 +569,11 @@ func HexDump(b []byte) []string {
 
 // HeaderFields lists headers sorted by name, values in the order received.
 func HeaderFields(h http.Header) []Field {
-	var fields []Field
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	fields := make([]Field, 0, n)
 	for _, k := range sortedKeys(h) {
 		for _, v := range h[k] {
 			fields = append(fields, Field{k, v})
@@ -400,17 +582,14 @@ func HeaderFields(h http.Header) []Field {
 	return fields
 }
 
+// sortedKeys is O(n log n): a capture may carry tens of thousands of
+// distinct header names.
 func sortedKeys[M ~map[string][]string](m M) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	// Insertion sort: header maps are small.
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
+	slices.Sort(keys)
 	return keys
 }
 
@@ -464,3 +643,9 @@ func MethodClass(m string) string {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// HandshakeLabel says which provider handshake tailhook answered:
+// "answered Slack's URL verification".
+func HandshakeLabel(a storage.Answered) string {
+	return signature.HandshakeLabel(a.Handshake, a.Status)
+}

@@ -53,6 +53,10 @@ func (s Scope) PartPath(reqID string, n int) string {
 	return s.Base() + "/requests/" + reqID + "/parts/" + itoa(n)
 }
 
+// HeadPath downloads a request's line and headers as text: all of them,
+// where the page lists only the first MaxFields.
+func (s Scope) HeadPath(reqID string) string { return s.Base() + "/requests/" + reqID + "/head" }
+
 // BodyPath downloads a request's body.
 func (s Scope) BodyPath(reqID string) string {
 	if s.ReadOnly() {
@@ -111,9 +115,13 @@ type Detail struct {
 	URL     string // as received; in a shared view the path and query only
 	Query   []Field
 	Headers []Field
-	Body    Body
-	Verdict *VerdictView // nil when the bin had no signature check
-	Now     time.Time
+	// MoreQuery and MoreHeaders count the fields not listed (past
+	// MaxFields): the request head download has them all.
+	MoreQuery   int
+	MoreHeaders int
+	Body        Body
+	Verdict     *VerdictView // nil when the bin had no signature check
+	Now         time.Time
 
 	// The owner's tools; a shared view has none of them.
 
@@ -123,6 +131,9 @@ type Detail struct {
 	// a forward, and is the default of "Verify with…".
 	Signing   string
 	Providers []Provider
+	// SNSConfirm: the capture is an SNS SubscriptionConfirmation whose
+	// SubscribeURL can be followed with one click.
+	SNSConfirm string
 }
 
 // NewDetail prepares req for the details pane. captureURL is the bin's
@@ -150,13 +161,16 @@ func NewDetail(sc Scope, req *storage.Request, captureURL string, now time.Time)
 	if h == nil {
 		h = http.Header{}
 	}
-	return &Detail{
-		Scope: sc, Req: req, URL: url, Now: now,
-		Query:   QueryFields(req.Query),
-		Headers: HeaderFields(h),
+	d := &Detail{
+		Scope: sc, Req: req, URL: Clip(url), Now: now,
 		Body:    FormatBody(h.Get("Content-Type"), req.Body),
 		Verdict: NewVerdictView(req.Verdict),
 	}
+	// Listed up to MaxFields each, so that no capture makes a page slow
+	// or huge; the request head download has the rest.
+	d.Query, d.MoreQuery = QueryFields(req.Query, MaxFields)
+	d.Headers, d.MoreHeaders = CapFields(HeaderFields(h), MaxFields)
+	return d
 }
 
 // Paths of the pages, in one place for templates and handlers.

@@ -32,10 +32,11 @@ type ProviderParam struct {
 
 // SettingsView is the bin's settings panels.
 type SettingsView struct {
-	Bin       storage.Bin // with Signature nil: never the secret itself
-	Providers []Provider
-	Signature *SignatureView // nil: no signature check
-	Shares    []ShareView
+	Bin        storage.Bin // with Signature nil: never the secret itself
+	Providers  []Provider
+	Signature  *SignatureView // nil: no signature check
+	Handshakes bool           // the bin answers providers' setup handshakes
+	Shares     []ShareView
 }
 
 // SignatureView is a bin's signature check with its secrets masked.
@@ -43,6 +44,8 @@ type SignatureView struct {
 	Provider     string
 	ProviderName string
 	Params       map[string]string // secret values masked
+	// RejectInvalid: invalid captures are answered 401.
+	RejectInvalid bool
 }
 
 // ShareView is a live share link of a bin.

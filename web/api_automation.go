@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -21,18 +22,6 @@ const (
 	// stops receiving them and catches up from the database instead.
 	waitBuffer = 16
 )
-
-func (s *Server) automationRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/bins/{bin}/requests/wait", s.handleWait)
-	mux.HandleFunc("GET /api/bins/{bin}/requests/{id}/curl", s.handleCurl)
-	mux.HandleFunc("GET /api/bins/{bin}/export.har", s.handleExportHAR)
-	mux.HandleFunc("GET /api/bins/{bin}/export.json", s.handleExportJSON)
-	mux.HandleFunc("POST /api/bins/{bin}/shares", s.handleShareCreate)
-	mux.HandleFunc("GET /api/bins/{bin}/shares", s.handleShareList)
-	mux.HandleFunc("DELETE /api/bins/{bin}/shares/{share}", s.handleShareDelete)
-	mux.HandleFunc("GET /api/openapi.json", s.handleOpenAPI)
-	// The shared, read-only view is a page: pageRoutes (pages.go).
-}
 
 // waitParams are the wait API's query parameters.
 type waitParams struct {
@@ -88,99 +77,60 @@ func parseDuration(v string) (time.Duration, error) {
 }
 
 // handleWait long-polls for the first capture after a seq that passes the
-// filters. A waiter costs one goroutine (the handler's own) and one small
-// channel; it is woken by the hub, and reads the database only to catch up:
-// once at the start, and again if it ever fell behind the live events.
-func (s *Server) handleWait(w http.ResponseWriter, r *http.Request) {
+// filters. A waiter is one Subscription of the hub with the filters: it
+// reads the database to catch up (through the same search predicate as the
+// live filter), then is woken by live captures.
+func (s *Server) handleWait(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	p, err := parseWait(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
+	}
+	if s.baseCtx.Err() != nil {
+		return errShuttingDown
 	}
 	// Without after, only what is captured from now on: bin.Seq was read
-	// just now, and the catch-up query below closes the gap between that
-	// read and Listen.
-	checked := bin.Seq
+	// just now, and the subscription misses nothing committed after it.
+	after := bin.Seq
 	if p.hasAfter {
-		checked = p.after
+		after = p.after
 	}
-
-	events := make(chan *storage.Request, waitBuffer)
-	behind := make(chan struct{}, 1)
-	stop := s.hub.Listen(bin.ID, func(req *storage.Request) {
-		// Runs on the database writer: never block. A full buffer means
-		// this waiter is slow; it will read the database instead.
-		select {
-		case events <- req:
-		default:
-			select {
-			case behind <- struct{}{}:
-			default:
-			}
-		}
-	})
-	defer stop()
-
-	timer := time.NewTimer(p.timeout)
-	defer timer.Stop()
+	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
+	defer cancel()
+	sub := s.hub.Subscribe(ctx, bin.ID, after, p.filter)
+	defer sub.Close()
 	// A long poll outlives the server's usual write timeout.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(p.timeout + 10*time.Second))
-
-	// catchUp asks the database for the first match after checked; gapEnd
-	// is the newest seq known to be committed when it was asked for.
-	catchUp, gapEnd := true, int64(0)
 	for {
-		if catchUp {
-			catchUp = false
-			req, err := s.db.FirstMatchAfter(r.Context(), bin.ID, checked, p.filter)
-			if err == nil {
-				writeJSON(w, http.StatusOK, toRequestJSON(req, true))
-				return
-			}
-			if !errors.Is(err, storage.ErrNotFound) {
-				s.apiFail(w, r, err)
-				return
-			}
-			// Nothing up to gapEnd matches. Queued events may repeat what
-			// the query saw after it; checking them again is harmless.
-			checked = max(checked, gapEnd)
-		}
-		select {
-		case req := <-events:
-			if req.Seq <= checked {
-				continue
-			}
-			if req.Seq > checked+1 {
-				// A gap: captures committed before Listen, or dropped.
-				catchUp, gapEnd = true, req.Seq
-				continue
-			}
-			checked = req.Seq
-			if p.filter.Matches(req) {
-				s.writeWaitMatch(w, r, req)
-				return
-			}
-		case <-behind:
-			catchUp = true
-		case <-timer.C:
+		ev, err := sub.Next(ctx)
+		switch {
+		case errors.Is(err, errClosed) || s.baseCtx.Err() != nil:
+			return errShuttingDown
+		case r.Context().Err() != nil:
+			return nil // the client hung up
+		case errors.Is(err, context.DeadlineExceeded):
 			w.WriteHeader(http.StatusNoContent)
-			return
-		case <-r.Context().Done():
-			return // the client hung up; stop frees the listener
-		case <-s.baseCtx.Done():
-			writeError(w, http.StatusServiceUnavailable, "server shutting down")
-			return
+			return nil
+		case err != nil:
+			return err // the bin is gone (not found), or the database failed
+		}
+		switch ev.Kind {
+		case Captured:
+			s.writeWaitMatch(w, r, ev.Request)
+			return nil
+		case BinDeleted:
+			return notFound("the bin was deleted")
+		case CredentialChanged:
+			if _, err := s.binFrom(r, false); err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// writeWaitMatch answers with a live capture as stored, with its forwarding
-// history (none yet, or what auto-forward recorded meanwhile).
 func (s *Server) writeWaitMatch(w http.ResponseWriter, r *http.Request, req *storage.Request) {
 	if stored, err := s.db.Request(r.Context(), req.BinID, req.Seq); err == nil {
 		req = stored
@@ -190,11 +140,10 @@ func (s *Server) writeWaitMatch(w http.ResponseWriter, r *http.Request, req *sto
 
 // handleExportJSON streams the bin's requests (honouring q) as
 // {"requests":[…whole requests, oldest first…]}.
-func (s *Server) handleExportJSON(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleExportJSON(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+bin.ID+`.json"`)
@@ -202,6 +151,7 @@ func (s *Server) handleExportJSON(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(`{"requests":[`))
 	s.exportArray(w, r, bin, func(req *storage.Request) any { return toRequestJSON(req, true) })
 	w.Write([]byte("]}\n"))
+	return nil
 }
 
 // exportArray writes the bin's requests (see exportEach) as the elements of
@@ -261,49 +211,43 @@ func (s *Server) toShareJSON(r *http.Request, sh storage.Share) shareJSON {
 		CreatedAt: sh.CreatedAt.Format(timeFormat), ExpiresAt: sh.ExpiresAt.Format(timeFormat)}
 }
 
-func (s *Server) handleShareCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleShareCreate(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		ExpiresIn string `json:"expires_in"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	ttl := defaultShareTTL
 	if in.ExpiresIn != "" {
 		ttl, err = parseDuration(in.ExpiresIn)
 		if err != nil || ttl <= 0 {
-			s.apiFail(w, r, badRequest(`expires_in must be a positive duration such as "24h" or "7d"`))
-			return
+			return badRequest(`expires_in must be a positive duration such as "24h" or "7d"`)
 		}
 		if ttl > maxShareTTL {
-			s.apiFail(w, r, badRequest("expires_in is over the maximum of 30 days (720h)"))
-			return
+			return badRequest("expires_in is over the maximum of 30 days (720h)")
 		}
 	}
 	sh, err := s.db.CreateShare(r.Context(), bin.ID, ttl)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, s.toShareJSON(r, sh))
+	return nil
 }
 
-func (s *Server) handleShareList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleShareList(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	list, err := s.db.Shares(r.Context(), bin.ID)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		Shares []shareJSON `json:"shares"`
@@ -312,21 +256,21 @@ func (s *Server) handleShareList(w http.ResponseWriter, r *http.Request) {
 		out.Shares = append(out.Shares, s.toShareJSON(r, sh))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) handleShareDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleShareDelete(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if err := s.db.RevokeShare(r.Context(), bin.ID, r.PathValue("share")); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	// Open shared pages stop at once; reconnecting, they get a 404.
-	s.hub.live.endShare(r.PathValue("share"))
+	s.hub.Publish(Event{Kind: ShareRevoked, Bin: bin.ID, Share: r.PathValue("share")})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // shareFrom checks the share link in the path and returns it with its bin.
@@ -342,22 +286,6 @@ func (s *Server) shareFrom(r *http.Request) (storage.Share, storage.Bin, error) 
 		return storage.Share{}, storage.Bin{}, err
 	}
 	return sh, bin, nil
-}
-
-// shareFail answers a shared view's error: any kind of "not found" is the
-// same plain 404, so expired, revoked and invented links look alike.
-func (s *Server) shareFail(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if errors.Is(err, storage.ErrNotFound) || (errors.As(err, &ae) && ae.status == http.StatusNotFound) {
-		http.NotFound(w, r)
-		return
-	}
-	if errors.As(err, &ae) {
-		http.Error(w, ae.msg, ae.status)
-		return
-	}
-	s.log.Error("internal error", "method", r.Method, "path", "/s/…", "error", err)
-	http.Error(w, "Internal error; the server log has details.", http.StatusInternalServerError)
 }
 
 // sharedHeaders keep a shared view out of caches and search engines. The

@@ -2,7 +2,10 @@ package web
 
 import (
 	"errors"
+	"math"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tailhook-dev/tailhook/storage"
@@ -21,24 +24,61 @@ func (s *Server) binFrom(r *http.Request, allowQueryToken bool) (storage.Bin, er
 	if err != nil {
 		return storage.Bin{}, err
 	}
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		if bin.CheckToken(strings.TrimSpace(token)) {
-			return bin, nil
-		}
+	if !s.credentialOf(r, allowQueryToken).allows(&bin) {
 		return storage.Bin{}, hidden
+	}
+	return bin, nil
+}
+
+// credential is what a request presents for a bin: a token, or the browser
+// whose session cookie it carries. Streams keep it, to check again when the
+// bin's token is replaced or the bin is deleted.
+type credential struct {
+	token   string
+	browser string
+	bad     bool // an Authorization that is not a Bearer token
+}
+
+// credentialOf reads r's credential. When Authorization is present, only it
+// counts: the session cookie is ignored (crossOrigin has removed it too).
+func (s *Server) credentialOf(r *http.Request, allowQueryToken bool) credential {
+	if auth, ok := r.Header["Authorization"]; ok {
+		token, isBearer := strings.CutPrefix(strings.Join(auth, ","), "Bearer ")
+		if !isBearer {
+			return credential{bad: true}
+		}
+		return credential{token: strings.TrimSpace(token)}
 	}
 	if allowQueryToken {
 		if token := r.URL.Query().Get("token"); token != "" {
-			if bin.CheckToken(token) {
-				return bin, nil
-			}
-			return storage.Bin{}, hidden
+			return credential{token: token}
 		}
 	}
-	if bin.Owner != "" && s.session.browserID(r) == bin.Owner {
-		return bin, nil
+	return credential{browser: s.session.browserID(r)}
+}
+
+// allows reports whether the credential opens bin.
+func (c credential) allows(bin *storage.Bin) bool {
+	switch {
+	case c.bad:
+		return false
+	case c.token != "":
+		return bin.CheckToken(c.token)
 	}
-	return storage.Bin{}, hidden
+	return bin.Owner != "" && c.browser == bin.Owner
+}
+
+// allowBinCreate takes one bin from the client address's allowance (the
+// --bin-limit per minute); when there is none it says in how many seconds,
+// for Retry-After. Bins are free, so without this one client could fill
+// the database with them.
+func (s *Server) allowBinCreate(r *http.Request) (bool, string) {
+	addr := s.clientAddr(r)
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host // one address, whatever its source port
+	}
+	ok, retry := s.binRate.allow(addr)
+	return ok, strconv.Itoa(int(math.Ceil(retry.Seconds())))
 }
 
 // maxNameLen bounds a bin's name, in bytes.
@@ -58,11 +98,14 @@ func binName(w http.ResponseWriter, r *http.Request) (string, error) {
 	return strings.TrimSpace(in.Name), nil
 }
 
-func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) error {
+	if ok, retry := s.allowBinCreate(r); !ok {
+		w.Header().Set("Retry-After", retry)
+		return &apiError{http.StatusTooManyRequests, "too many new bins from this address (--bin-limit); retry in " + retry + " s"}
+	}
 	name, err := binName(w, r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	// A browser creating a bin through the API owns it like one using the
 	// form; API clients without a cookie get an unowned, token-only bin.
@@ -74,110 +117,104 @@ func (s *Server) handleBinCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	bin, token, err := s.db.CreateBin(r.Context(), name, owner)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	j := s.toBinJSON(r, &bin)
 	j.Token = token
 	writeJSON(w, http.StatusCreated, j)
+	return nil
 }
 
 // handleTokenCreate gives the bin a new API token, shown this once; the old
 // one stops working. It is how a bin made in the browser gets a token for
 // scripts and tailhook relay, and how a leaked token is replaced.
-func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	bin, token, err := s.db.NewToken(r.Context(), bin.ID)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
+	// Streams opened with the old token end.
+	s.hub.Publish(Event{Kind: CredentialChanged, Bin: bin.ID})
 	j := s.toBinJSON(r, &bin)
 	j.Token = token
 	writeJSON(w, http.StatusOK, j)
+	return nil
 }
 
 // handleBinRename sets the bin's name ("" for none).
-func (s *Server) handleBinRename(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinRename(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	name, err := binName(w, r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if bin, err = s.db.SetName(r.Context(), bin.ID, name); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleBinGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinGet(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleBinDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinDelete(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if err := s.db.DeleteBin(r.Context(), bin.ID); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	s.hub.Removed(bin.ID, "bin")
+	s.hub.Publish(Event{Kind: BinDeleted, Bin: bin.ID})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) handleResponsePut(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleResponsePut(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	var resp storage.Response
 	if err := decodeJSON(w, r, &resp); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if err := validateResponse(&resp); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	bin, err = s.db.SetResponse(r.Context(), bin.ID, &resp)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleResponseDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleResponseDelete(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	bin, err = s.db.SetResponse(r.Context(), bin.ID, nil)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
 // validateResponse checks a configured response and fills in defaults.
@@ -212,6 +249,11 @@ func validateResponse(r *storage.Response) error {
 	return nil
 }
 
+// refusedHeader names the response headers a bin may not configure.
+func refusedHeader(k string) bool {
+	return strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Clear-Site-Data") || strings.EqualFold(k, "Set-Cookie2")
+}
+
 func validateAnswer(field string, status int, headers map[string]string, delayMS int) error {
 	if status < 200 || status > 599 {
 		return badRequest(field + " must be between 200 and 599")
@@ -222,6 +264,12 @@ func validateAnswer(field string, status int, headers map[string]string, delayMS
 	for k, v := range headers {
 		if !validHeaderName(k) {
 			return badRequest("invalid header name " + quote(k))
+		}
+		if refusedHeader(k) {
+			// Capture answers may share tailhook's origin (without
+			// --capture-host): they must not touch a browser's state there.
+			return &apiError{http.StatusUnprocessableEntity, "the " + http.CanonicalHeaderKey(k) +
+				" header is not allowed in a configured response: it could change a browser's state for tailhook itself"}
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
 			return badRequest("invalid value for header " + quote(k))

@@ -14,14 +14,6 @@ import (
 	"github.com/tailhook-dev/tailhook/storage"
 )
 
-func (s *Server) forwardRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/forward", s.handleForward)
-	mux.HandleFunc("PUT /api/bins/{bin}/forwarding", s.handleForwardingPut)
-	mux.HandleFunc("DELETE /api/bins/{bin}/forwarding", s.handleForwardingDelete)
-	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/delivery/retry", s.handleDeliveryRetry)
-	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/delivery/cancel", s.handleDeliveryCancel)
-}
-
 // deliveryURL is where auto-forward sends a capture: the target joined with
 // the captured sub-path and query. "" when they cannot be joined.
 func (s *Server) deliveryURL(target, path, query string) string {
@@ -47,11 +39,10 @@ type forwardResultJSON struct {
 
 // handleForward replays a captured request to any URL, optionally edited and
 // re-signed, and records the attempt in the request's history.
-func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) error {
 	bin, req, err := s.requestFrom(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		URL     string         `json:"url"`
@@ -61,22 +52,18 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 		Resign  bool           `json:"resign"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if err := forward.CheckURL(in.URL); err != nil {
-		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error()})
-		return
+		return &apiError{http.StatusUnprocessableEntity, err.Error()}
 	}
 	if req.Truncated && in.Body == nil {
-		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept; pass a \"body\" to forward it anyway"})
-		return
+		return &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept; pass a \"body\" to forward it anyway"}
 	}
 	out := forward.Request{Method: req.Method, URL: in.URL, Header: req.Header.Clone(), Body: req.Body}
 	if in.Method != "" {
 		if !validHeaderName(in.Method) {
-			s.apiFail(w, r, badRequest("invalid method "+quote(in.Method)))
-			return
+			return badRequest("invalid method " + quote(in.Method))
 		}
 		out.Method = in.Method
 	}
@@ -84,20 +71,17 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 		out.Body = []byte(*in.Body)
 	}
 	if err := applyHeaderEdits(out.Header, in.Headers); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if in.Resign {
-		if bin.Signature == nil {
-			s.apiFail(w, r, badRequest("resign needs a signature provider and secret set on the bin"))
-			return
+		if bin.Signature == nil || bin.Signature.Provider == "" {
+			return badRequest("resign needs a signature provider and secret set on the bin")
 		}
 		signed, body, err := signature.Sign(bin.Signature.Provider, bin.Signature.Params, signature.Input{
 			Method: out.Method, URL: in.URL, Header: out.Header, Body: out.Body, Now: time.Now(),
 		})
 		if err != nil {
-			s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "cannot re-sign: " + err.Error()})
-			return
+			return &apiError{http.StatusUnprocessableEntity, "cannot re-sign: " + err.Error()}
 		}
 		for k, vs := range signed {
 			out.Header[k] = vs
@@ -108,8 +92,7 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 	}
 	res := s.forwarder.Do(r.Context(), out)
 	if errors.Is(res.Err, forward.ErrRefused) || errors.Is(res.Err, forward.ErrInvalidURL) {
-		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, res.Err.Error() + refusedHint(res.Err)})
-		return
+		return &apiError{http.StatusUnprocessableEntity, res.Err.Error() + refusedHint(res.Err)}
 	}
 	s.metrics.forwarded(false, res.Status, res.Err)
 	attempt := 1
@@ -127,8 +110,9 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 			s.log.Warn("remember replay url", "bin", bin.ID, "error", err)
 		}
 	}
-	s.fwd.publish(bin.ID, req.Seq)
+	s.forwardChanged(r.Context(), bin.ID, req.Seq)
 	writeJSON(w, http.StatusOK, toForwardResult(in.URL, res))
+	return nil
 }
 
 func refusedHint(err error) string {
@@ -194,11 +178,10 @@ func applyHeaderEdits(h http.Header, edits map[string]any) error {
 	return nil
 }
 
-func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		URL     string `json:"url"`
@@ -206,8 +189,7 @@ func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) {
 		Mode    string `json:"mode"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	enabled := in.Enabled == nil || *in.Enabled
 	switch in.Mode {
@@ -215,79 +197,70 @@ func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) {
 		in.Mode = storage.ForwardInOrder
 	case storage.ForwardInOrder, storage.ForwardIndependent:
 	default:
-		s.apiFail(w, r, badRequest(`"mode" must be "in_order" or "independent", not `+quote(in.Mode)))
-		return
+		return badRequest(`"mode" must be "in_order" or "independent", not ` + quote(in.Mode))
 	}
 	if in.URL == "" && enabled {
-		s.apiFail(w, r, badRequest(`"url" is required to turn auto-forward on`))
-		return
+		return badRequest(`"url" is required to turn auto-forward on`)
 	}
 	if in.URL != "" {
 		if err := forward.CheckURL(in.URL); err != nil {
-			s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error()})
-			return
+			return &apiError{http.StatusUnprocessableEntity, err.Error()}
 		}
 		if err := s.checkTarget(r.Context(), in.URL); err != nil {
-			s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, err.Error() + refusedHint(err)})
-			return
+			return &apiError{http.StatusUnprocessableEntity, err.Error() + refusedHint(err)}
 		}
 	}
 	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: in.URL, Enabled: enabled, Mode: in.Mode})
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleForwardingDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleForwardingDelete(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: bin.Forwarding.URL, Enabled: false, Mode: bin.Forwarding.Mode})
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) {
-	s.setDelivery(w, r, storage.DeliveryPending)
+func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) error {
+	return s.setDelivery(w, r, storage.DeliveryPending)
 }
 
-func (s *Server) handleDeliveryCancel(w http.ResponseWriter, r *http.Request) {
-	s.setDelivery(w, r, storage.DeliveryCancelled)
+func (s *Server) handleDeliveryCancel(w http.ResponseWriter, r *http.Request) error {
+	return s.setDelivery(w, r, storage.DeliveryCancelled)
 }
 
 // setDelivery retries a request's auto-forward job now, or cancels it.
-func (s *Server) setDelivery(w http.ResponseWriter, r *http.Request, state string) {
+func (s *Server) setDelivery(w http.ResponseWriter, r *http.Request, state string) error {
 	bin, req, err := s.requestFrom(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if req.Delivery == nil {
-		s.apiFail(w, r, notFound("this request has no auto-forward delivery"))
-		return
+		return notFound("this request has no auto-forward delivery")
 	}
 	if state == storage.DeliveryCancelled && req.Delivery.State != storage.DeliveryPending {
-		s.apiFail(w, r, &apiError{http.StatusConflict, "only a pending delivery can be cancelled; this one is " + req.Delivery.State})
-		return
+		return &apiError{http.StatusConflict, "only a pending delivery can be cancelled; this one is " + req.Delivery.State}
 	}
 	if state == storage.DeliveryPending && req.Truncated {
-		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was not kept, so it cannot be delivered"})
-		return
+		return &apiError{http.StatusUnprocessableEntity, "this capture's body was not kept, so it cannot be delivered"}
 	}
 	d, err := s.db.SetDeliveryState(r.Context(), bin.ID, req.Seq, state, time.Now())
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	s.deliverer.kick(bin.ID)
-	s.fwd.publish(bin.ID, req.Seq)
+	s.forwardChanged(r.Context(), bin.ID, req.Seq)
 	req.Delivery = &d
 	writeJSON(w, http.StatusOK, toRequestJSON(req, false).Delivery)
+	return nil
 }

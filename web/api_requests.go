@@ -7,21 +7,18 @@ import (
 	"github.com/tailhook-dev/tailhook/storage"
 )
 
-func (s *Server) handleRequestList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRequestList(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	opts, err := listOptions(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	reqs, more, err := s.db.ListRequests(r.Context(), bin.ID, opts)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		Requests []requestJSON `json:"requests"`
@@ -34,6 +31,7 @@ func (s *Server) handleRequestList(w http.ResponseWriter, r *http.Request) {
 		out.Next = &reqs[len(reqs)-1].ID
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // listOptions reads limit, before and q from the query string.
@@ -75,22 +73,21 @@ func (s *Server) requestFrom(r *http.Request) (storage.Bin, *storage.Request, er
 	return bin, req, nil
 }
 
-func (s *Server) handleRequestGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRequestGet(w http.ResponseWriter, r *http.Request) error {
 	_, req, err := s.requestFrom(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, toRequestJSON(req, true))
+	return nil
 }
 
 // handleRequestBody serves the captured bytes as a download: never rendered
 // in our origin, never sniffed.
-func (s *Server) handleRequestBody(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRequestBody(w http.ResponseWriter, r *http.Request) error {
 	_, req, err := s.requestFrom(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
@@ -102,45 +99,44 @@ func (s *Server) handleRequestBody(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write(req.Body)
 	}
+	return nil
 }
 
-func (s *Server) handleRequestDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRequestDelete(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	seq, err := storage.ParseRequestID(r.PathValue("id"))
 	if err == nil {
 		err = s.db.DeleteRequest(r.Context(), bin.ID, seq)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	s.hub.Removed(bin.ID, storage.RequestID(seq))
+	s.hub.Publish(Event{Kind: Removed, Bin: bin.ID, Seq: seq})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) handleRequestsClear(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRequestsClear(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if err := s.db.ClearRequests(r.Context(), bin.ID); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	s.hub.Removed(bin.ID, "*")
+	s.hub.Publish(Event{Kind: Cleared, Bin: bin.ID})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if err := s.db.Ping(r.Context()); err != nil {
 		s.log.Error("health check", "error", err)
-		writeError(w, http.StatusServiceUnavailable, "database not answering")
-		return
+		return &apiError{http.StatusServiceUnavailable, "database not answering"}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,18 +13,15 @@ import (
 	"github.com/tailhook-dev/tailhook/storage"
 )
 
-func (s *Server) signatureRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/providers", s.handleProviders)
-	mux.HandleFunc("PUT /api/bins/{bin}/signature", s.handleSignaturePut)
-	mux.HandleFunc("DELETE /api/bins/{bin}/signature", s.handleSignatureDelete)
-	mux.HandleFunc("POST /api/bins/{bin}/requests/{id}/verify", s.handleVerify)
-	mux.HandleFunc("POST /api/bins/{bin}/samples", s.handleSample)
-}
-
 // verify checks a capture with a provider's scheme. It never fails: unusable
 // settings become an invalid verdict that says why.
-func (s *Server) verify(provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
-	v, err := signature.Verify(provider, params, signatureInput(req, base))
+func (s *Server) verify(ctx context.Context, provider string, params map[string]string, req *storage.Request, base string) *storage.Verdict {
+	in := signatureInput(req, base)
+	params, err := s.withKey(ctx, provider, params, in)
+	if err != nil {
+		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
+	}
+	v, err := signature.Verify(provider, params, in)
 	if err != nil {
 		return &storage.Verdict{Provider: provider, Valid: false, Reason: "Could not check: " + err.Error()}
 	}
@@ -44,8 +42,9 @@ func signatureInput(req *storage.Request, base string) signature.Input {
 	return signature.Input{Method: req.Method, URL: u, Header: req.Header, Body: req.Body, Now: req.ReceivedAt}
 }
 
-func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, signature.Providers())
+	return nil
 }
 
 // decodeProviderParams reads a flat {"provider": "…", "secret": "…", …}
@@ -106,60 +105,89 @@ func checkProvider(provider string, params map[string]string) error {
 	return nil
 }
 
-func (s *Server) handleSignaturePut(w http.ResponseWriter, r *http.Request) {
+// signatureConfig splits the bin-level switches (handshakes, reject_invalid)
+// from the provider's parameters. A body with only the switches (no
+// provider) sets them alone: handshakes work without a provider.
+func signatureConfig(provider string, params map[string]string) (*storage.SignatureConfig, error) {
+	cfg := &storage.SignatureConfig{Provider: provider}
+	for _, k := range []string{"handshakes", "reject_invalid"} {
+		v, ok := params[k]
+		if !ok {
+			continue
+		}
+		delete(params, k)
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("%q must be true or false", k))
+		}
+		if k == "handshakes" {
+			cfg.Handshakes = &b
+		} else {
+			cfg.RejectInvalid = &b
+		}
+	}
+	if provider == "" && len(params) == 0 && (cfg.Handshakes != nil || cfg.RejectInvalid != nil) {
+		if cfg.RejectInvalid != nil && *cfg.RejectInvalid {
+			return nil, badRequest(`"reject_invalid" needs a "provider": without one there is no verdict`)
+		}
+		return cfg, nil
+	}
+	if err := checkProvider(provider, params); err != nil {
+		return nil, err
+	}
+	cfg.Params = params
+	return cfg, nil
+}
+
+func (s *Server) handleSignaturePut(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	provider, params, err := decodeProviderParams(w, r)
+	var cfg *storage.SignatureConfig
 	if err == nil {
-		err = checkProvider(provider, params)
+		cfg, err = signatureConfig(provider, params)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	bin, err = s.db.SetSignature(r.Context(), bin.ID, &storage.SignatureConfig{Provider: provider, Params: params})
+	bin, err = s.db.SetSignature(r.Context(), bin.ID, cfg)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	s.log.Info("signature check set", "bin", bin.ID, "provider", provider) // never the secret
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
-func (s *Server) handleSignatureDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSignatureDelete(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	bin, err = s.db.SetSignature(r.Context(), bin.ID, nil)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toBinJSON(r, &bin))
+	return nil
 }
 
 // handleVerify checks a stored request with any provider and secret, or with
 // the bin's own when the body names none.
-func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	bin, req, err := s.requestFrom(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	provider, params, err := decodeProviderParams(w, r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if provider == "" {
-		if bin.Signature == nil {
-			s.apiFail(w, r, badRequest(`no "provider" given and the bin has no signature check set`))
-			return
+		if bin.Signature == nil || bin.Signature.Provider == "" {
+			return badRequest(`no "provider" given and the bin has no signature check set`)
 		}
 		provider = bin.Signature.Provider
 		if len(params) == 0 {
@@ -167,45 +195,43 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := checkProvider(provider, params); err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if req.Truncated {
-		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept, so its signature cannot be checked"})
-		return
+		return &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept, so its signature cannot be checked"}
 	}
-	v, err := signature.Verify(provider, params, signatureInput(req, s.baseURL(r)))
+	in := signatureInput(req, s.captureBase(r))
+	if params, err = s.withKey(r.Context(), provider, params, in); err != nil {
+		return &apiError{http.StatusUnprocessableEntity, err.Error()}
+	}
+	v, err := signature.Verify(provider, params, in)
 	if err != nil {
-		s.apiFail(w, r, badRequest(err.Error()))
-		return
+		return badRequest(err.Error())
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // handleSample sends a realistic, signed event of a provider through the
 // bin's own capture path, so users see a valid verdict before wiring up the
 // real provider.
-func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	provider, params, err := decodeProviderParams(w, r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	if provider == "" && bin.Signature != nil {
 		provider = bin.Signature.Provider
 	}
 	if provider == "" {
-		s.apiFail(w, r, badRequest(`"provider" is required`))
-		return
+		return badRequest(`"provider" is required`)
 	}
 	if _, ok := signature.Lookup(provider); !ok {
-		s.apiFail(w, r, badRequest(fmt.Sprintf("unknown provider %q; GET /api/providers lists them", provider)))
-		return
+		return badRequest(fmt.Sprintf("unknown provider %q; GET /api/providers lists them", provider))
 	}
 	// Sign with the bin's settings for this provider unless told otherwise.
 	if bin.Signature != nil && bin.Signature.Provider == provider {
@@ -216,18 +242,16 @@ func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if params["secret"] == "" && params["private_key"] == "" {
-		s.apiFail(w, r, badRequest(`no "secret" given and the bin has no secret set for `+provider))
-		return
+		return badRequest(`no "secret" given and the bin has no secret set for ` + provider)
 	}
-	base := s.baseURL(r)
+	base := s.captureBase(r)
 	if params["url"] == "" {
 		params["url"] = base + "/b/" + bin.ID + "/" + provider
 	}
 	now := time.Now().UTC()
 	ev, err := signature.Sample(provider, params, now)
 	if err != nil {
-		s.apiFail(w, r, &apiError{http.StatusUnprocessableEntity, "cannot make a sample: " + err.Error()})
-		return
+		return &apiError{http.StatusUnprocessableEntity, "cannot make a sample: " + err.Error()}
 	}
 	header := ev.Header.Clone()
 	header.Set("Host", hostOf(base))
@@ -238,20 +262,18 @@ func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok, retry := s.limits.allow(bin.ID); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
-		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later")
-		return
+		return &apiError{http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later"}
 	}
 	c, err := s.store(r.Context(), &bin, req, base)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	full, err := s.db.Request(r.Context(), bin.ID, c.Request.Seq)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, toRequestJSON(full, true))
+	return nil
 }
 
 func hostOf(base string) string {

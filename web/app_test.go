@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tailhook-dev/tailhook/storage"
 )
@@ -32,8 +33,7 @@ func newTestApp(t testing.TB, opts ...func(*Config, *storage.Options)) *testApp 
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	hub := NewHub(log)
-	sopts := storage.Options{AfterCapture: hub.Publish, Log: log}
+	sopts := storage.Options{Log: log}
 	for _, o := range opts {
 		o(&cfg, &sopts)
 	}
@@ -41,7 +41,7 @@ func newTestApp(t testing.TB, opts ...func(*Config, *storage.Options)) *testApp 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(context.Background(), cfg, db, hub, log)
+	srv, err := New(context.Background(), cfg, db, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func newTestApp(t testing.TB, opts ...func(*Config, *storage.Options)) *testApp 
 	ts.Config.MaxHeaderBytes = 1 << 20
 	ts.Config.RegisterOnShutdown(srv.Close)
 	ts.Start()
-	a := &testApp{t: t, db: db, hub: hub, srv: srv, ts: ts}
+	a := &testApp{t: t, db: db, hub: srv.hub, srv: srv, ts: ts}
 	t.Cleanup(func() {
 		ts.CloseClientConnections()
 		srv.Close()
@@ -129,6 +129,20 @@ func (a *testApp) getJSON(path, token string, v any) {
 	}
 	if err := json.Unmarshal(res.body, v); err != nil {
 		a.t.Fatalf("GET %s: %v in %s", path, err, res.body)
+	}
+}
+
+// eventually polls cond, a cheap check, until it holds, and fails the test
+// when it still does not after within. It is the one poll helper of these
+// tests: use it only where no event can be awaited.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -33,24 +33,8 @@ func (a *testApp) sendCapture(binID, method, path string, header http.Header, bo
 	return ack.ID
 }
 
-// listenerCount is how many live listeners the hub has for a bin.
-func (a *testApp) listenerCount(binID string) int {
-	a.hub.mu.Lock()
-	defer a.hub.mu.Unlock()
-	return len(a.hub.listeners[binID])
-}
-
-// waitFor polls cond (a cheap in-memory check) until it holds or 5 s pass.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// listenerCount is how many live subscriptions the hub has for a bin.
+func (a *testApp) listenerCount(binID string) int { return a.hub.subscribers(binID) }
 
 type waitResult struct {
 	status int
@@ -78,7 +62,7 @@ func (a *testApp) startWait(binID, token, query string) <-chan waitResult {
 		json.Unmarshal(b, &out)
 		ch <- waitResult{status: res.StatusCode, req: out, body: string(b)}
 	}()
-	waitUntil(a.t, "the waiter to listen", func() bool { return a.listenerCount(binID) > before })
+	eventually(a.t, 5*time.Second, "the waiter to listen", func() bool { return a.listenerCount(binID) > before })
 	return ch
 }
 
@@ -170,12 +154,12 @@ func TestWaitAPI(t *testing.T) {
 				res.Body.Close()
 			}
 		}()
-		waitUntil(t, "the waiter to listen", func() bool { return a.listenerCount(bin.ID) == 1 })
+		eventually(t, 5*time.Second, "the waiter to listen", func() bool { return a.listenerCount(bin.ID) == 1 })
 		cancel()
 		<-done
-		waitUntil(t, "the listener to go", func() bool { return a.listenerCount(bin.ID) == 0 })
+		eventually(t, 5*time.Second, "the listener to go", func() bool { return a.listenerCount(bin.ID) == 0 })
 		a.ts.Client().CloseIdleConnections()
-		waitUntil(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= goroutines })
+		eventually(t, 5*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= goroutines })
 	})
 }
 
@@ -211,7 +195,7 @@ func BenchmarkWaiters(b *testing.B) {
 				}
 			})
 		}
-		waitUntil(b, "all waiters to listen", func() bool { return a.listenerCount(bin.ID) == waiters })
+		eventually(b, 5*time.Second, "all waiters to listen", func() bool { return a.listenerCount(bin.ID) == waiters })
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		parkedHeap, parkedG := ms.HeapInuse, runtime.NumGoroutine()
@@ -225,7 +209,7 @@ func BenchmarkWaiters(b *testing.B) {
 		for err := range errs {
 			b.Fatal(err)
 		}
-		waitUntil(b, "listeners to go", func() bool { return a.listenerCount(bin.ID) == 0 })
+		eventually(b, 5*time.Second, "listeners to go", func() bool { return a.listenerCount(bin.ID) == 0 })
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		heapPerWaiter = float64(int64(parkedHeap)-int64(ms.HeapInuse)) / waiters
@@ -236,7 +220,7 @@ func BenchmarkWaiters(b *testing.B) {
 	b.ReportMetric(heapPerWaiter, "heap-B/waiter")
 	b.ReportMetric(goroutinesPerWaiter, "goroutines/waiter")
 	tr.CloseIdleConnections()
-	waitUntil(b, "no goroutine leak", func() bool { return runtime.NumGoroutine() <= startG+5 })
+	eventually(b, 5*time.Second, "no goroutine leak", func() bool { return runtime.NumGoroutine() <= startG+5 })
 }
 
 func TestSearchAPI(t *testing.T) {

@@ -20,8 +20,8 @@ var benchPayload = func() []byte {
 }()
 
 // BenchmarkCaptureHandler sends 1 KiB JSON captures through the real
-// handler (middleware, bin lookup, body read, group commit into SQLite with
-// synchronous=FULL, answer) from 16×GOMAXPROCS goroutines, without the
+// handler (middleware, bin lookup, body read, group commit into SQLite,
+// fsync of the WAL, live event, answer) from 16×GOMAXPROCS goroutines, without the
 // network. It also reports the mean group-commit batch.
 func BenchmarkCaptureHandler(b *testing.B) {
 	a := newTestApp(b)
@@ -86,7 +86,7 @@ func BenchmarkRenderRow(b *testing.B) {
 	r := benchStoredRequest()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := renderEvent(streamKey{kind: pageStream, bin: r.BinID}, r); err != nil {
+		if _, err := renderCapture(streamRequest{kind: pageStream, bin: storage.Bin{ID: r.BinID}}, r); err != nil {
 			b.Fatal(err)
 		}
 	}

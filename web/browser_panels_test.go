@@ -15,16 +15,7 @@ import (
 // waitJS polls a JavaScript condition in the page until it is true.
 func waitJS(t *testing.T, ctx context.Context, js string, d time.Duration, what string) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		if evalIn[bool](t, ctx, js) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s still false after %v", what, js, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually(t, d, what+": "+js, func() bool { return evalIn[bool](t, ctx, js) })
 }
 
 // TestBrowserPanels drives the panels as a user: set a Stripe secret, send a

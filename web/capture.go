@@ -1,15 +1,16 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tailhook-dev/tailhook/storage"
@@ -62,18 +63,27 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok, retry := s.limits.allow(bin.ID); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later")
+		s.fail(w, r, &apiError{http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later"})
 		return
 	}
 
-	body, size, truncated, err := readBody(r, s.cfg.MaxBody)
+	// The body must arrive within --body-timeout: a sender that trickles
+	// it would otherwise hold a connection and its buffer for ever.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(received.Add(s.cfg.BodyTimeout))
+	body, size, truncated, held, err := readBody(r, s.cfg.MaxBody, &s.inflight)
+	// Given back once the capture is stored or refused (not after a
+	// configured delay): until then its buffer is memory it holds.
+	release := func() { s.inflight.give(held); held = 0 }
+	defer release()
 	if err != nil {
-		// The sender went away mid-body: there is nobody to answer, and a
-		// partial body is not what was sent.
-		s.log.Info("capture aborted: body not received", "bin", bin.ID, "error", err)
-		writeError(w, http.StatusBadRequest, "could not read request body: "+err.Error())
+		// Read no more of this connection: what is left of the body
+		// would otherwise be drained after the answer.
+		rc.SetReadDeadline(time.Now())
+		s.bodyFail(w, bin.ID, err)
 		return
 	}
+	rc.SetReadDeadline(time.Time{})
 
 	header := r.Header.Clone()
 	if header == nil {
@@ -100,9 +110,14 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	var base string // only schemes that sign the URL need it
 	if bin.Signature != nil {
-		base = s.baseURL(r)
+		base = s.captureBase(r)
 	}
+	if truncated {
+		req.Answered.Status = http.StatusRequestEntityTooLarge
+	}
+	hs := s.handshake(&bin, req) // sets req.Answered when it answers
 	captured, err := s.store(r.Context(), &bin, req, base)
+	release()
 	if err != nil {
 		s.captureFail(w, r, binID, err)
 		return
@@ -113,27 +128,40 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 			"request body over the "+formatSize(s.cfg.MaxBody)+" limit; stored without its body as "+req.ID)
 		return
 	}
+	if s.answerOwn(w, r, &bin, captured.Request, hs) {
+		return
+	}
 	s.answer(w, r, captured)
 }
 
 // captureFail answers a capture that could not be stored: 404 for a bin
-// that does not (or no longer) exist, 500 for anything else.
+// that does not (or no longer) exist, 507 while the database is at
+// --max-storage, 500 for anything else.
 func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID string, err error) {
 	if errors.Is(err, storage.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no bin with id "+strconv.Quote(binID))
-		return
+		err = notFound("no bin with id " + strconv.Quote(binID))
 	}
-	s.serverError(w, r, err)
+	if errors.Is(err, storage.ErrStorageFull) {
+		err = &apiError{http.StatusInsufficientStorage, "the server's storage is full (--max-storage); not stored, retry later"}
+	}
+	s.fail(w, r, err)
 }
 
 // store checks the request's signature, queues its auto-forward and stores
 // it, all before the sender gets an answer. base is the public origin the
 // sender used, for schemes that sign the URL.
 func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Request, base string) (storage.Captured, error) {
-	if bin.Signature != nil && !req.Truncated {
-		req.Verdict = s.verify(bin.Signature.Provider, bin.Signature.Params, req, base)
+	if bin.Signature != nil && bin.Signature.Provider != "" && !req.Truncated {
+		req.Verdict = s.verify(ctx, bin.Signature.Provider, bin.Signature.Params, req, base)
+		if req.Answered.Status == 0 && !req.Verdict.Valid && bin.Signature.RejectsInvalid() {
+			req.Answered.Status = http.StatusUnauthorized
+		}
 	}
-	c := storage.Capture{Request: req}
+	// Published once durable, from the database's syncer goroutine and in
+	// seq order, before the sender hears back (hub.go).
+	c := storage.Capture{Request: req, Durable: func(r *storage.Request) {
+		s.hub.Publish(Event{Kind: Captured, Bin: r.BinID, Seq: r.Seq, Request: r})
+	}}
 	// A truncated capture has no body to deliver.
 	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" && !req.Truncated {
 		c.DeliverTo = s.deliveryURL(bin.Forwarding.URL, req.Path, req.Query)
@@ -170,12 +198,22 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, c storage.Captur
 		case <-r.Context().Done():
 			t.Stop()
 			return // the sender hung up; the request is stored already
+		case <-s.baseCtx.Done():
+			// Shutting down: the delay may outlast the shutdown, and an
+			// empty 200 would read as the configured answer.
+			t.Stop()
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusServiceUnavailable, "server shutting down; the request was stored as "+c.Request.ID)
+			return
 		}
 	}
 	h := w.Header()
 	for k, v := range a.Headers {
-		if strings.EqualFold(k, "Content-Security-Policy") {
-			continue // see handleCapture
+		if strings.EqualFold(k, "Content-Security-Policy") || refusedHeader(k) {
+			// See handleCapture; refused headers may have been stored
+			// before they were refused.
+			continue
 		}
 		h.Set(k, v)
 	}
@@ -193,29 +231,132 @@ func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
+// Why a body could not be received.
+var (
+	errInflight = errors.New("too many request bodies being received at once")
+)
+
+// bodyFail answers a capture whose body was not received whole. Nothing is
+// stored: a partial body is not what was sent.
+func (s *Server) bodyFail(w http.ResponseWriter, binID string, err error) {
+	// The rest of the body may still be on its way: this connection
+	// cannot be reused.
+	w.Header().Set("Connection", "close")
+	var ne net.Error
+	switch {
+	case errors.Is(err, errInflight):
+		s.log.Warn("capture refused: --max-inflight reached", "bin", binID)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "server busy receiving other requests (--max-inflight); retry later")
+	case errors.As(err, &ne) && ne.Timeout():
+		s.log.Info("capture aborted: body too slow", "bin", binID, "timeout", s.cfg.BodyTimeout)
+		writeError(w, http.StatusRequestTimeout, "request body not received within "+s.cfg.BodyTimeout.String())
+	default:
+		// The sender went away mid-body: most likely nobody reads this.
+		s.log.Info("capture aborted: body not received", "bin", binID, "error", err)
+		writeError(w, http.StatusBadRequest, "could not read request body: "+err.Error())
+	}
+}
+
+// budget counts bytes against a limit shared by all captures: the memory
+// their bodies hold while they are received and stored.
+type budget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// take reserves n bytes, or reports that they would go over the limit.
+func (b *budget) take(n int64) bool {
+	if b.used.Add(n) > b.max {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+func (b *budget) give(n int64) { b.used.Add(-n) }
+
+// Body buffers start at most this big and double as bytes arrive.
+const firstChunk = 16 << 10
+
 // readBody reads at most limit bytes of the body. Over the limit it stops
 // reading and reports the body as truncated, with size the larger of what
 // was received and the declared Content-Length.
-func readBody(r *http.Request, limit int64) (body []byte, size int64, truncated bool, err error) {
+//
+// Memory follows the bytes that arrive, never the declared length: the
+// buffer starts small and doubles, each growth taken from inflight first
+// (held is what was taken; the caller gives it back). A sender that
+// declares 10 MiB and sends one byte costs a few KiB.
+func readBody(r *http.Request, limit int64, inflight *budget) (body []byte, size int64, truncated bool, held int64, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return []byte{}, 0, false, nil
+		return []byte{}, 0, false, 0, nil
 	}
 	if r.ContentLength > limit {
 		// Declared too large: do not read megabytes we will throw away.
-		return nil, r.ContentLength, true, nil
+		return nil, r.ContentLength, true, 0, nil
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+	// bound is the most bytes worth holding: one past the limit tells an
+	// oversized body, and a declared length cannot be exceeded.
+	bound := limit + 1
+	if r.ContentLength >= 0 {
+		bound = r.ContentLength
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, 0, false, err
+	grow := func(buf []byte) ([]byte, error) {
+		n := min(max(2*int64(cap(buf)), 4<<10), bound)
+		if r.ContentLength >= 0 && len(buf) == 0 {
+			n = min(bound, firstChunk) // most bodies fit: one exact buffer
+		}
+		if !inflight.take(n - int64(cap(buf))) {
+			return buf, errInflight
+		}
+		held += n - int64(cap(buf))
+		nb := make([]byte, len(buf), n)
+		copy(nb, buf)
+		return nb, nil
 	}
-	if n > limit {
-		return nil, max(n, r.ContentLength), true, nil
+	var buf []byte
+	var one [1]byte
+	for {
+		if int64(len(buf)) > limit {
+			break // over the limit: read no more
+		}
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= bound {
+				// All of the declared length is here: the next read
+				// says EOF without a buffer to grow.
+				n, rerr := r.Body.Read(one[:])
+				switch {
+				case n > 0:
+					return nil, 0, false, held, errors.New("body longer than its Content-Length")
+				case rerr == io.EOF:
+				case rerr != nil:
+					return nil, 0, false, held, rerr
+				default:
+					continue
+				}
+				break
+			}
+			if buf, err = grow(buf); err != nil {
+				return nil, 0, false, held, err
+			}
+		}
+		n, rerr := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return nil, 0, false, held, rerr
+		}
 	}
-	return buf.Bytes(), n, false, nil
+	if int64(len(buf)) > limit {
+		// Only a body of unknown length gets here: drain nothing more.
+		return nil, int64(len(buf)), true, held, nil
+	}
+	if buf == nil {
+		buf = []byte{}
+	}
+	return buf, int64(len(buf)), false, held, nil
 }
 
 // formatSize renders a byte count the way the --max-body flag accepts it.

@@ -13,19 +13,17 @@ import (
 // handleCurl answers a POSIX sh command that sends the request again, byte
 // for byte: to the bin's capture URL, or with ?base=URL to URL + the
 // captured path and query (e.g. a local dev server).
-func (s *Server) handleCurl(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCurl(w http.ResponseWriter, r *http.Request) error {
 	bin, req, err := s.requestFrom(r)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	target := s.baseURL(r) + "/b/" + bin.ID
+	target := s.captureBase(r) + "/b/" + bin.ID
 	keepHost := true
 	if b := r.URL.Query().Get("base"); b != "" {
 		u, err := url.Parse(b)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			s.apiFail(w, r, badRequest("base must be an http(s) URL without a query"))
-			return
+			return badRequest("base must be an http(s) URL without a query")
 		}
 		target = strings.TrimSuffix(b, "/")
 		// Another server: let curl name it in Host.
@@ -34,6 +32,7 @@ func (s *Server) handleCurl(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(curlCommand(target, req, keepHost)))
+	return nil
 }
 
 // curlCommand builds the command. Every argument is single-quoted, so

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -52,9 +53,9 @@ type deliverer struct {
 	db     *storage.DB
 	client *forward.Client
 	log    *slog.Logger
-	notify func(binID string, seq int64)
+	notify func(ctx context.Context, binID string, seq int64) // forwarding of a request changed
 	now    func() time.Time
-	metric *Metrics // nil: not counted
+	metric *Metrics
 
 	mu      sync.Mutex
 	ctx     context.Context // the run's; nil before run starts
@@ -68,8 +69,8 @@ type binWorker struct {
 	wake chan struct{} // there may be new or changed jobs
 }
 
-func newDeliverer(db *storage.DB, client *forward.Client, log *slog.Logger, notify func(string, int64)) *deliverer {
-	return &deliverer{db: db, client: client, log: log, notify: notify, now: time.Now, bins: map[string]*binWorker{}}
+func newDeliverer(db *storage.DB, client *forward.Client, log *slog.Logger, metric *Metrics, notify func(context.Context, string, int64)) *deliverer {
+	return &deliverer{db: db, client: client, log: log, metric: metric, notify: notify, now: time.Now, bins: map[string]*binWorker{}}
 }
 
 // kick tells the deliverer that binID has new or changed jobs: it wakes the
@@ -471,7 +472,7 @@ func (r *recorder) loop() {
 				r.settled(a)
 			}
 			if found[i] {
-				r.d.notify(a.Delivery.BinID, a.Delivery.Seq)
+				r.d.notify(r.ctx, a.Delivery.BinID, a.Delivery.Seq)
 			}
 		}
 	}
@@ -508,41 +509,18 @@ func (s *Server) checkTarget(ctx context.Context, raw string) error {
 	return nil
 }
 
-// forwardListeners tell live viewers that a request's forwarding history
-// changed, so its badge can update.
-type forwardListeners struct {
-	mu   sync.Mutex
-	byID map[string]map[*func(int64)]struct{}
-}
-
-func (l *forwardListeners) listen(binID string, fn func(seq int64)) (stop func()) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.byID == nil {
-		l.byID = map[string]map[*func(int64)]struct{}{}
+// forwardChanged tells a bin's live viewers that a request's forwarding
+// changed. The request is read once here, not once per viewer.
+func (s *Server) forwardChanged(ctx context.Context, binID string, seq int64) {
+	if s.hub.subscribers(binID) == 0 {
+		return
 	}
-	if l.byID[binID] == nil {
-		l.byID[binID] = map[*func(int64)]struct{}{}
-	}
-	l.byID[binID][&fn] = struct{}{}
-	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		delete(l.byID[binID], &fn)
-		if len(l.byID[binID]) == 0 {
-			delete(l.byID, binID)
+	req, err := s.db.Request(context.WithoutCancel(ctx), binID, seq)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			s.log.Error("live: load changed request", "bin", binID, "seq", seq, "error", err)
 		}
+		return
 	}
-}
-
-func (l *forwardListeners) publish(binID string, seq int64) {
-	l.mu.Lock()
-	fns := make([]func(int64), 0, len(l.byID[binID]))
-	for fn := range l.byID[binID] {
-		fns = append(fns, *fn)
-	}
-	l.mu.Unlock()
-	for _, fn := range fns {
-		fn(seq)
-	}
+	s.hub.Publish(Event{Kind: ForwardChanged, Bin: binID, Seq: seq, Request: req})
 }

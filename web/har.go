@@ -194,11 +194,10 @@ func harQuery(raw string) []harNameValue {
 
 // handleExportHAR streams the bin's requests (honouring q) as a HAR 1.2
 // log, oldest first, a page at a time.
-func (s *Server) handleExportHAR(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleExportHAR(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	version := s.cfg.Version
 	if version == "" {
@@ -206,8 +205,7 @@ func (s *Server) handleExportHAR(w http.ResponseWriter, r *http.Request) {
 	}
 	head, err := json.Marshal(harLog{Version: "1.2", Creator: harCreator{Name: "tailhook", Version: version}})
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	// Write the log object up to its entries, then each entry, then close.
 	prefix, _, _ := strings.Cut(string(head), `"entries":`)
@@ -215,7 +213,8 @@ func (s *Server) handleExportHAR(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+bin.ID+`.har"`)
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(`{"log":` + prefix + `"entries":[`))
-	base := s.baseURL(r)
+	base := s.captureBase(r)
 	s.exportArray(w, r, bin, func(req *storage.Request) any { return toHAREntry(base, req) })
 	w.Write([]byte("]}}\n"))
+	return nil
 }

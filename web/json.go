@@ -14,24 +14,25 @@ const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
 // requestJSON is a captured request as the API shows it. Summaries (list
 // items) leave out the body fields and the forwards.
 type requestJSON struct {
-	ID         string         `json:"id"`
-	Bin        string         `json:"bin"`
-	Seq        int64          `json:"seq"`
-	Method     string         `json:"method"`
-	Path       string         `json:"path"`
-	Query      string         `json:"query"`
-	Headers    http.Header    `json:"headers"`
-	BodyBase64 *string        `json:"body_base64,omitempty"`
-	BodyText   *string        `json:"body_text,omitempty"`
-	Size       int64          `json:"size"`
-	Truncated  bool           `json:"truncated"`
-	RemoteAddr string         `json:"remote_addr"`
-	Proto      string         `json:"proto"`
-	TLS        bool           `json:"tls"`
-	ReceivedAt string         `json:"received_at"`
-	Signature  *verdictJSON   `json:"signature"`
-	Forwards   *[]forwardJSON `json:"forwards,omitempty"` // a pointer: summaries omit it, a full request always has it
-	Delivery   *deliveryJSON  `json:"delivery,omitempty"`
+	ID         string            `json:"id"`
+	Bin        string            `json:"bin"`
+	Seq        int64             `json:"seq"`
+	Method     string            `json:"method"`
+	Path       string            `json:"path"`
+	Query      string            `json:"query"`
+	Headers    http.Header       `json:"headers"`
+	BodyBase64 *string           `json:"body_base64,omitempty"`
+	BodyText   *string           `json:"body_text,omitempty"`
+	Size       int64             `json:"size"`
+	Truncated  bool              `json:"truncated"`
+	RemoteAddr string            `json:"remote_addr"`
+	Proto      string            `json:"proto"`
+	TLS        bool              `json:"tls"`
+	ReceivedAt string            `json:"received_at"`
+	Answered   *storage.Answered `json:"answered"` // null only for captures stored before answers were recorded
+	Signature  *verdictJSON      `json:"signature"`
+	Forwards   *[]forwardJSON    `json:"forwards,omitempty"` // a pointer: summaries omit it, a full request always has it
+	Delivery   *deliveryJSON     `json:"delivery,omitempty"`
 }
 
 type verdictJSON struct {
@@ -68,6 +69,10 @@ func toRequestJSON(r *storage.Request, full bool) requestJSON {
 	}
 	if j.Headers == nil {
 		j.Headers = http.Header{}
+	}
+	if r.Answered.Status != 0 {
+		a := r.Answered
+		j.Answered = &a
 	}
 	if r.Verdict != nil {
 		j.Signature = &verdictJSON{Provider: r.Verdict.Provider, Valid: r.Verdict.Valid, Reason: r.Verdict.Reason}
@@ -108,12 +113,17 @@ type binJSON struct {
 	LastSeq    int64             `json:"last_seq"`
 	Response   *storage.Response `json:"response"`
 	Signature  *signatureJSON    `json:"signature"`
-	Forwarding forwardingJSON    `json:"forwarding"`
+	// Handshakes: the bin answers providers' setup handshakes (see Handshakes
+	// in the contract); on unless turned off with PUT …/signature.
+	Handshakes bool           `json:"handshakes"`
+	Forwarding forwardingJSON `json:"forwarding"`
 }
 
 type signatureJSON struct {
-	Provider string            `json:"provider"`
-	Params   map[string]string `json:"params"` // secrets masked
+	Provider      string            `json:"provider"`
+	Params        map[string]string `json:"params"` // secrets masked
+	Handshakes    bool              `json:"handshakes"`
+	RejectInvalid bool              `json:"reject_invalid"`
 }
 
 type forwardingJSON struct {
@@ -125,12 +135,14 @@ type forwardingJSON struct {
 func (s *Server) toBinJSON(r *http.Request, b *storage.Bin) binJSON {
 	base := s.baseURL(r)
 	j := binJSON{
-		ID: b.ID, Name: b.Name, CaptureURL: base + "/b/" + b.ID, InspectURL: base + "/bins/" + b.ID,
+		ID: b.ID, Name: b.Name, CaptureURL: s.captureBase(r) + "/b/" + b.ID, InspectURL: base + "/bins/" + b.ID,
 		CreatedAt: b.CreatedAt.UTC().Format(timeFormat), LastSeq: b.Seq, Response: b.Response,
 		Forwarding: forwardingJSON{URL: b.Forwarding.URL, Enabled: b.Forwarding.Enabled, Mode: b.Forwarding.Mode},
 	}
-	if b.Signature != nil {
-		j.Signature = &signatureJSON{Provider: b.Signature.Provider, Params: maskParams(b.Signature.Params)}
+	j.Handshakes = b.Signature.HandshakesOn()
+	if b.Signature != nil && b.Signature.Provider != "" {
+		j.Signature = &signatureJSON{Provider: b.Signature.Provider, Params: maskParams(b.Signature.Params),
+			Handshakes: b.Signature.HandshakesOn(), RejectInvalid: b.Signature.RejectsInvalid()}
 	}
 	return j
 }
@@ -163,4 +175,11 @@ func maskSecret(v string) string {
 		return "••••"
 	}
 	return v[:4] + "••••" + v[len(v)-2:]
+}
+
+// forwardEventJSON is the data of the API stream's "forward" event.
+type forwardEventJSON struct {
+	Seq      int64          `json:"seq"`
+	Delivery *deliveryJSON  `json:"delivery"`
+	Forwards *[]forwardJSON `json:"forwards"`
 }

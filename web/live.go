@@ -1,319 +1,280 @@
 package web
 
-// The live streams. This is the only file that knows r3labs/sse: it is used
-// as a fan-out only, and everything the contract needs that it gets wrong is
-// done here (see NOTES.md §1):
+// The live streams, and the one place that knows the event-stream format.
+// Each stream is a Subscription of the hub (hub.go) written to the socket
+// by the stream's own handler goroutine:
 //
-//   - Replay is off; the event id is the request's seq, and a reconnecting
-//     client's backlog comes from SQLite.
-//   - Two servers: the JSON stream of the API (one-line data) and the HTML
-//     stream of the pages (SplitData, for multi-line fragments).
-//   - The library writes into a gate, never to the network. The gate queues
-//     whole frames for a writer goroutine of its own, so a stalled client
-//     never blocks the library's stream goroutine, other clients, or the
-//     capture path. A client that falls behind or misses a write deadline is
-//     cut off, and resumes from the database when it reconnects.
-//   - Streams are created when their first client comes and removed when the
-//     last one has left (removing a stream with clients leaks goroutines).
-//   - A stream is one bin seen one way: the API's JSON, the owner's rows, or
-//     a share link's read-only rows, each optionally filtered by a search.
-//     A capture a filter does not match is published as a "skip" event
-//     that moves the client's position without being written, so a
-//     filtered client resumes without re-reading what it skipped.
-//   - A request whose forwarding changed is sent again as "row-update" (the
-//     re-rendered row) or, on the API stream, "forward"; a deleted one is
-//     "removed" on the pages' streams. These events carry no id: the
-//     client's resume position stays its newest capture.
+//   - The event id is the request's seq. A reconnecting client sends
+//     Last-Event-ID and its Subscription reads what it missed from SQLite,
+//     then goes on with live events, each exactly once and in order.
+//   - Three kinds of stream show a bin: the API's JSON (event "request",
+//     one line of data), the owner's rows and a share link's read-only
+//     rows (both rendered HTML), each page stream optionally filtered by a
+//     search. A capture a filter passes over still moves the client's
+//     resume position, with a frame that has only an id.
+//   - A request whose forwarding changed is sent again: "row-update" (the
+//     re-rendered row) or, on the API stream, "forward"; deleted ones are
+//     "removed" on the pages' streams. These events carry no id.
+//   - A client that falls behind loses nothing: its Subscription stops
+//     queueing captures for it and reads them from SQLite when it catches
+//     up. A write that takes longer than liveWriteTimeout ends the stream.
+//   - A stream ends when its credential stops working (bin deleted, token
+//     replaced, share revoked or expired) and when the server shuts down.
+//
+// r3labs/sse is tailhook's SSE client (relay/); the server writes frames
+// here, where a Subscription's ordering and resume rules are kept.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/r3labs/sse/v2"
 	"github.com/tailhook-dev/tailhook/storage"
 	"github.com/tailhook-dev/tailhook/views"
 )
 
-// streamKind tells the two event streams apart.
+// streamKind tells the three event streams apart.
 type streamKind int
 
 const (
 	apiStream    streamKind = iota // JSON, /api/bins/{bin}/events
 	pageStream                     // rendered rows, for the inspector
 	sharedStream                   // rendered read-only rows, for a share link
-	streamKinds                    // how many kinds there are
 )
 
 const (
 	// liveWriteTimeout is how long one write to a client may take before
-	// the client is cut off.
+	// the stream ends.
 	liveWriteTimeout = 10 * time.Second
-	// liveHeartbeat is how often an idle stream sends a comment line; the
+	// liveHeartbeat is how often a stream sends a comment line; the
 	// contract asks for at most 30 s.
 	liveHeartbeat = 20 * time.Second
-
-	// backlogPage is how many stored requests a resuming stream reads at a
-	// time; each may carry a body of up to --max-body.
-	backlogPage = 16
-	// maxPendingFrames and maxPendingBytes bound what a client may have
-	// queued and not yet written before it is cut off.
-	maxPendingFrames = 256
-	maxPendingBytes  = 32 << 20
-	// dispatchQueue and maxDispatchBytes bound the captures waiting to be
-	// rendered for viewers; beyond them the bin's viewers are cut off and
-	// resume from the database, instead of the capture path waiting.
-	dispatchQueue    = 1024
-	maxDispatchBytes = 64 << 20
+	// maxWriteBatch bounds how many bytes of queued frames one write sends.
+	maxWriteBatch = 256 << 10
 	// reconnectMS is the retry time suggested to EventSource clients.
 	reconnectMS = 1500
 )
 
-// live fans captured requests out to the event streams of the API and the
-// pages.
-type live struct {
-	log     *slog.Logger
-	servers [streamKinds]*sse.Server
+// recheckEvery is how often a stream checks its credential without an
+// event saying it changed: what sends no event (retention deleting a bin, a
+// share link expiring by the database's clock) still ends it.
+var recheckEvery = 15 * time.Second
 
-	// Tunables, set before the first stream; tests shorten them.
-	writeTimeout time.Duration
-	heartbeat    time.Duration
-
-	ctx    context.Context // cancelled by close: every stream ends
-	cancel context.CancelFunc
-
-	mu      sync.Mutex
-	streams map[streamKey]*streamState
-
-	queue       chan *storage.Request
-	queuedBytes atomic.Int64
-	wg          sync.WaitGroup
-
-	// Row updates: requests whose forwarding changed, coalesced.
-	rows     rowHooks
-	watching map[string]*rowWatch // by bin, under mu
-	rowsMu   sync.Mutex
-	changed  map[rowChange]struct{}
-	rowsWake chan struct{}
-
-	// Counters, for tests and metrics.
-	dropped atomic.Int64 // captures whose viewers had to be cut off
-}
-
-type streamKey struct {
+// streamRequest is an authorised request for a bin's stream.
+type streamRequest struct {
 	kind  streamKind
-	bin   string
-	share string // sharedStream: the link, which renders the rows' links
-	q     string // the search filter, "" for none
+	bin   storage.Bin
+	share string // sharedStream: the link
+	q     string // page streams: the search filter
+	// until, when set, ends the stream then (a share link's expiry).
+	until time.Time
+	// authorize checks again that the credential that opened the stream
+	// still works; it is asked when the bin's credentials change.
+	authorize func(ctx context.Context) error
 }
 
-// name is the library's stream id; the library only uses it as a key.
-func (k streamKey) name() string { return k.bin + "\x00" + k.share + "\x00" + k.q }
-
-// scope is whose rows the stream renders.
-func (k streamKey) scope() views.Scope {
-	if k.kind == sharedStream {
-		return views.Scope{ShareID: k.share}
+// stream serves a bin's events to one client until it leaves, its
+// credential stops working, or the server shuts down. Without Last-Event-ID
+// it starts at the bin's newest request as of now, so even a "live only"
+// client misses nothing captured after its request arrived.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, sr streamRequest) error {
+	if s.baseCtx.Err() != nil {
+		return errShuttingDown
 	}
-	return views.Scope{BinID: k.bin}
-}
-
-// rowHooks connect the streams to forwarding changes: load reads a request
-// whole, watch calls fn whenever one of a bin's requests changes.
-type rowHooks struct {
-	load  func(ctx context.Context, binID string, seq int64) (*storage.Request, error)
-	watch func(binID string, fn func(seq int64)) (stop func())
-}
-
-// rowWatch is a bin's subscription to forwarding changes, shared by its
-// streams.
-type rowWatch struct {
-	n    int
-	stop func()
-}
-
-type rowChange struct {
-	bin string
-	seq int64
-}
-
-// streamState is one bin's stream of one kind and its open connections.
-type streamState struct {
-	conns map[*liveConn]struct{}
-}
-
-func newLive(log *slog.Logger) *live {
-	l := &live{log: log, writeTimeout: liveWriteTimeout, heartbeat: liveHeartbeat, streams: map[streamKey]*streamState{},
-		queue: make(chan *storage.Request, dispatchQueue), watching: map[string]*rowWatch{},
-		changed: map[rowChange]struct{}{}, rowsWake: make(chan struct{}, 1)}
-	l.ctx, l.cancel = context.WithCancel(context.Background())
-	for i := range l.servers {
-		srv := sse.New()
-		srv.AutoReplay = false // in-memory replay: unbounded, wrong ids, lost on restart
-		srv.AutoStream = false // streams exist only while we count clients on them
-		srv.BufferSize = 64
-		srv.SplitData = streamKind(i) != apiStream
-		srv.Headers = map[string]string{"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
-		l.servers[i] = srv
+	after, ok := lastEventID(r)
+	if !ok || after > sr.bin.Seq {
+		after = sr.bin.Seq
 	}
-	l.wg.Add(2)
-	go l.dispatch()
-	go l.rowWorker()
-	return l
-}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.baseCtx, cancel)()
+	sub := s.hub.Subscribe(ctx, sr.bin.ID, after, storage.Filter{Query: sr.q})
+	defer sub.Close()
 
-// setRowHooks connects forwarding changes to the streams; the server calls
-// it once, before serving.
-func (l *live) setRowHooks(h rowHooks) {
-	l.mu.Lock()
-	l.rows = h
-	l.mu.Unlock()
-}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	out := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.liveWriteTimeout}
+	out.field("retry", strconv.Itoa(reconnectMS))
+	out.end()
+	// The credential was checked before the subscription began: check
+	// once more, so that a change in between is not missed.
+	if !s.stillValid(ctx, out, sr) {
+		return nil
+	}
 
-// close ends every stream and stops the dispatcher. Connections end through
-// their contexts, so the library unsubscribes them cleanly.
-func (l *live) close() {
-	l.cancel()
-	l.wg.Wait()
-}
-
-// publish hands a committed capture to the viewers of its bin. It never
-// blocks: it runs on the database's write path (its syncer goroutine).
-func (l *live) publish(r *storage.Request) {
-	if len(l.keysOf(r.BinID)) == 0 || l.ctx.Err() != nil {
-		// Anyone who connects later reads this request from the database.
-		return
+	tick := time.NewTicker(s.heartbeat)
+	defer tick.Stop()
+	recheck := time.NewTicker(recheckEvery)
+	defer recheck.Stop()
+	var expire <-chan time.Time
+	if !sr.until.IsZero() {
+		t := time.NewTimer(time.Until(sr.until))
+		defer t.Stop()
+		expire = t.C
 	}
-	size := int64(len(r.Body))
-	if l.queuedBytes.Add(size) > maxDispatchBytes {
-		l.queuedBytes.Add(-size)
-		l.drop(r.BinID)
-		return
-	}
-	select {
-	case l.queue <- r:
-	default:
-		l.queuedBytes.Add(-size)
-		l.drop(r.BinID)
-	}
-}
-
-// drop cuts off every viewer of a bin because one of its events could not
-// be delivered; they reconnect with Last-Event-ID and read it from SQLite.
-func (l *live) drop(binID string) {
-	l.dropped.Add(1)
-	l.log.Warn("live: viewers too slow, cutting them off to resume from the database", "bin", binID)
-	for _, k := range l.keysOf(binID) {
-		l.kick(k)
-	}
-}
-
-func (l *live) kick(k streamKey) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if st := l.streams[k]; st != nil {
-		for c := range st.conns {
-			c.cancel()
-		}
-	}
-}
-
-// keysOf lists the streams of a bin.
-func (l *live) keysOf(binID string) []streamKey {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var ks []streamKey
-	for k := range l.streams {
-		if k.bin == binID {
-			ks = append(ks, k)
-		}
-	}
-	return ks
-}
-
-// endShare ends the streams of a share link, which was revoked: their
-// clients reconnect and get a 404.
-func (l *live) endShare(shareID string) {
-	l.mu.Lock()
-	var ks []streamKey
-	for k := range l.streams {
-		if k.kind == sharedStream && k.share == shareID {
-			ks = append(ks, k)
-		}
-	}
-	l.mu.Unlock()
-	for _, k := range ks {
-		l.kick(k)
-	}
-}
-
-// dispatch renders each capture once per way of showing it and publishes
-// the same bytes to every viewer, in seq order.
-func (l *live) dispatch() {
-	defer l.wg.Done()
+	sent := after // the newest id the client has
 	for {
+		// Everything ready goes out in few writes: a busy stream costs
+		// one syscall per batch, not per event.
+		for sub.Pending() && out.buf.Len() < maxWriteBatch {
+			ev, ok, err := sub.TryNext(ctx)
+			if err != nil {
+				if errors.Is(err, storage.ErrNotFound) {
+					s.writeEvent(ctx, out, sr, Event{Kind: BinDeleted, Bin: sr.bin.ID})
+					out.flush()
+				}
+				s.streamEnded(sr, err)
+				return nil
+			}
+			if !ok {
+				break
+			}
+			if !s.writeEvent(ctx, out, sr, ev) {
+				out.flush()
+				return nil
+			}
+		}
+		if last := sub.Last(); last > sent {
+			if out.id != last {
+				out.field("id", strconv.FormatInt(last, 10)) // passed over by the filter
+				out.end()
+			}
+			sent = last
+		}
+		if out.buf.Len() > 0 {
+			if err := out.flush(); err != nil {
+				return nil
+			}
+			continue
+		}
 		select {
-		case <-l.ctx.Done():
-			return
-		case r := <-l.queue:
-			l.queuedBytes.Add(-int64(len(r.Body)))
-			rendered := map[streamKey][]byte{} // by kind and share: q does not change a row
-			for _, k := range l.keysOf(r.BinID) {
-				l.send(k, r, rendered)
+		case <-sub.Ready():
+		case <-ctx.Done():
+			return nil
+		case <-expire:
+			return nil
+		case <-recheck.C:
+			if !s.stillValid(ctx, out, sr) {
+				return nil
 			}
+		case <-tick.C:
+			out.comment("keep-alive")
 		}
 	}
 }
 
-func (l *live) send(k streamKey, r *storage.Request, rendered map[streamKey][]byte) {
-	ev := &sse.Event{ID: []byte(strconv.FormatInt(r.Seq, 10))}
-	if r.Matches(k.q) {
-		rk := streamKey{kind: k.kind, share: k.share}
-		data, ok := rendered[rk]
-		if !ok {
+// writeEvent adds ev's frames to out; false ends the stream.
+func (s *Server) writeEvent(ctx context.Context, out *sseWriter, sr streamRequest, ev Event) bool {
+	api := sr.kind == apiStream
+	switch ev.Kind {
+	case Captured:
+		data, err := ev.memo.get(memoKey{sr.kind, sr.share, "request"}, func() ([]byte, error) { return renderCapture(sr, ev.Request) })
+		if err != nil {
+			s.log.Error("live: render event", "bin", ev.Bin, "seq", ev.Seq, "error", err)
+			return false
+		}
+		out.event(strconv.FormatInt(ev.Seq, 10), "request", data)
+	case Removed, Cleared:
+		if !api {
+			id := "*"
+			if ev.Kind == Removed {
+				id = storage.RequestID(ev.Seq)
+			}
+			out.event("", "removed", []byte(id))
+		}
+	case ForwardChanged:
+		req := ev.Request
+		if req == nil {
 			var err error
-			if data, err = renderEvent(k, r); err != nil {
-				l.log.Error("live: render event", "bin", r.BinID, "seq", r.Seq, "error", err)
-				l.kick(k)
-				return
+			if req, err = s.db.Request(ctx, ev.Bin, ev.Seq); err != nil {
+				return errors.Is(err, storage.ErrNotFound) || ctx.Err() != nil
 			}
-			rendered[rk] = data
 		}
-		// A fresh Event every time: the library changes the one it is given.
-		ev.Event, ev.Data = []byte("request"), data
-	} else {
-		ev.Event, ev.Data = []byte(skipEvent), []byte("-")
+		if api {
+			j := toRequestJSON(req, true)
+			data, err := json.Marshal(forwardEventJSON{Seq: req.Seq, Delivery: j.Delivery, Forwards: j.Forwards})
+			if err == nil {
+				out.event("", "forward", data)
+			}
+		} else if req.Matches(sr.q) {
+			data, err := ev.memo.get(memoKey{sr.kind, sr.share, "row-update"}, func() ([]byte, error) { return renderRow(sr.scope(), req) })
+			if err != nil {
+				s.log.Error("live: render row", "bin", ev.Bin, "seq", ev.Seq, "error", err)
+				return true
+			}
+			out.event("", "row-update", data)
+		}
+	case BinDeleted:
+		if api {
+			out.event("", "deleted", []byte(`{"bin":"`+sr.bin.ID+`"}`))
+		} else {
+			out.event("", "removed", []byte("bin"))
+		}
+		return false
+	case ShareRevoked:
+		return ev.Share != sr.share
+	case CredentialChanged:
+		return s.stillValid(ctx, out, sr)
 	}
-	l.mu.Lock()
-	// Under the lock, so the stream cannot be removed in between.
-	ok := l.streams[k] == nil || l.servers[k.kind].TryPublish(k.name(), ev)
-	l.mu.Unlock()
-	if !ok {
-		l.dropped.Add(1)
-		l.kick(k)
+	return true
+}
+
+// stillValid checks the stream's credential again. When it no longer works
+// the stream ends, after a "deleted" event if the bin is gone.
+func (s *Server) stillValid(ctx context.Context, out *sseWriter, sr streamRequest) bool {
+	err := sr.authorize(ctx)
+	if err == nil || ctx.Err() != nil {
+		return err == nil
+	}
+	if errors.Is(err, errBinGone) || errors.Is(err, storage.ErrNotFound) && s.binGone(ctx, sr.bin.ID) {
+		s.writeEvent(ctx, out, sr, Event{Kind: BinDeleted, Bin: sr.bin.ID})
+	}
+	out.flush()
+	return false
+}
+
+// streamEnded logs why a subscription ended, when that is worth a line.
+func (s *Server) streamEnded(sr streamRequest, err error) {
+	switch {
+	case errors.Is(err, errSlow):
+		s.log.Info("live: client too far behind, ending its stream", "bin", sr.bin.ID)
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, errClosed), errors.Is(err, context.Canceled):
+	default:
+		s.log.Error("live: read backlog", "bin", sr.bin.ID, "error", err)
 	}
 }
 
-// skipEvent moves a filtered client past a capture it does not show; the
-// client never sees it.
-const skipEvent = "skip"
+// binGone reports whether a bin no longer exists (a share link's check
+// cannot tell a revoked link from a deleted bin).
+func (s *Server) binGone(ctx context.Context, binID string) bool {
+	_, err := s.db.Bin(ctx, binID)
+	return errors.Is(err, storage.ErrNotFound)
+}
 
-// renderEvent is the data of a request's event: the contract's JSON on one
-// line, or the row the inspector shows.
-func renderEvent(k streamKey, r *storage.Request) ([]byte, error) {
-	if k.kind == apiStream {
+// scope is whose rows a page stream renders.
+func (sr streamRequest) scope() views.Scope {
+	if sr.kind == sharedStream {
+		return views.Scope{ShareID: sr.share}
+	}
+	return views.Scope{BinID: sr.bin.ID}
+}
+
+// renderCapture is the data of a capture's event: the contract's JSON on
+// one line, or the row the inspector shows.
+func renderCapture(sr streamRequest, r *storage.Request) ([]byte, error) {
+	if sr.kind == apiStream {
 		// encoding/json escapes line breaks, U+2028 and U+2029: one line.
 		return json.Marshal(toRequestJSON(r, true))
 	}
-	return renderRow(k.scope(), r)
+	return renderRow(sr.scope(), r)
 }
 
 // renderRow is a request's row for the page streams.
@@ -322,517 +283,102 @@ func renderRow(sc views.Scope, r *storage.Request) ([]byte, error) {
 	if err := views.RequestRow(sc, r, false).Render(context.Background(), &buf); err != nil {
 		return nil, err
 	}
-	// A bare CR would end a line of the event stream; in HTML it is just
-	// white space.
-	return bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;")), nil
+	return buf.Bytes(), nil
 }
 
-// forwardEventJSON is the data of the API stream's "forward" event.
-type forwardEventJSON struct {
-	Seq      int64          `json:"seq"`
-	Delivery *deliveryJSON  `json:"delivery"`
-	Forwards *[]forwardJSON `json:"forwards"`
+// memo keeps what one published event rendered, so that a hundred
+// viewers of a bin render its row once. Events read from the database have
+// none, and render for themselves.
+type memo struct {
+	mu sync.Mutex
+	m  map[memoKey][]byte
 }
 
-// rowChanged notes that a request's forwarding changed. It never blocks:
-// changes are coalesced and sent by rowWorker.
-func (l *live) rowChanged(binID string, seq int64) {
-	l.rowsMu.Lock()
-	l.changed[rowChange{binID, seq}] = struct{}{}
-	l.rowsMu.Unlock()
-	select {
-	case l.rowsWake <- struct{}{}:
-	default:
-	}
+type memoKey struct {
+	kind  streamKind
+	share string // a shared row links to its share
+	event string
 }
 
-// watchRows subscribes a bin to forwarding changes while it has streams.
-func (l *live) watchRows(binID string) (release func()) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.watching[binID]
-	if w == nil {
-		w = &rowWatch{stop: func() {}}
-		if l.rows.watch != nil {
-			w.stop = l.rows.watch(binID, func(seq int64) { l.rowChanged(binID, seq) })
-		}
-		l.watching[binID] = w
+func (m *memo) get(k memoKey, render func() ([]byte, error)) ([]byte, error) {
+	if m == nil {
+		return render()
 	}
-	w.n++
-	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if w.n--; w.n == 0 {
-			w.stop()
-			delete(l.watching, binID)
-		}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b, ok := m.m[k]; ok {
+		return b, nil
 	}
-}
-
-// rowWorker sends each changed request to the bin's streams: the row again
-// (event row-update) to pages whose filter it matches, the forwarding state
-// (event forward) to API clients.
-func (l *live) rowWorker() {
-	defer l.wg.Done()
-	for {
-		select {
-		case <-l.ctx.Done():
-			return
-		case <-l.rowsWake:
-		}
-		l.rowsMu.Lock()
-		batch := l.changed
-		l.changed = map[rowChange]struct{}{}
-		l.rowsMu.Unlock()
-		for ch := range batch {
-			l.sendRowUpdate(ch)
-		}
-	}
-}
-
-func (l *live) sendRowUpdate(ch rowChange) {
-	l.mu.Lock()
-	load := l.rows.load
-	conns := map[streamKey][]*liveConn{}
-	for k, st := range l.streams {
-		if k.bin == ch.bin {
-			for c := range st.conns {
-				conns[k] = append(conns[k], c)
-			}
-		}
-	}
-	l.mu.Unlock()
-	if load == nil || len(conns) == 0 {
-		return
-	}
-	r, err := load(l.ctx, ch.bin, ch.seq)
-	if err != nil {
-		if !errors.Is(err, storage.ErrNotFound) && l.ctx.Err() == nil {
-			l.log.Error("live: load changed request", "bin", ch.bin, "seq", ch.seq, "error", err)
-		}
-		return
-	}
-	for k, cs := range conns {
-		var f []byte
-		switch {
-		case k.kind == apiStream:
-			j := toRequestJSON(r, true)
-			data, err := json.Marshal(forwardEventJSON{Seq: r.Seq, Delivery: j.Delivery, Forwards: j.Forwards})
-			if err != nil {
-				continue
-			}
-			f = eventFrame("", "forward", data)
-		case r.Matches(k.q):
-			data, err := renderRow(k.scope(), r)
-			if err != nil {
-				l.log.Error("live: render row", "bin", r.BinID, "seq", r.Seq, "error", err)
-				continue
-			}
-			f = eventFrame("", "row-update", data)
-		default:
-			continue
-		}
-		for _, c := range cs {
-			c.enqueue(f)
-		}
-	}
-}
-
-// removed tells the pages showing a bin that a request was deleted (its
-// id), all of them ("*": the bin was cleared), or the bin itself ("bin"),
-// so that every tab, not only the one that deleted, drops the rows. The
-// event has no id: a client's resume position stays its newest capture.
-// API streams carry captures only and get nothing.
-func (l *live) removed(binID, id string) {
-	f := eventFrame("", "removed", []byte(id))
-	var cs []*liveConn
-	l.mu.Lock()
-	for k, st := range l.streams {
-		if k.bin == binID && k.kind != apiStream {
-			for c := range st.conns {
-				cs = append(cs, c)
-			}
-		}
-	}
-	l.mu.Unlock()
-	for _, c := range cs {
-		c.enqueue(f)
-	}
-}
-
-// eventFrame formats an event-stream frame the way the library does: id
-// (when not ""), data lines, event.
-func eventFrame(id, event string, data []byte) []byte {
-	var b bytes.Buffer
-	if id != "" {
-		b.WriteString("id: " + id + "\n")
-	}
-	for line := range bytes.SplitSeq(data, []byte("\n")) {
-		b.WriteString("data: ")
-		b.Write(line)
-		b.WriteString("\n")
-	}
-	b.WriteString("event: " + event + "\n\n")
-	return b.Bytes()
-}
-
-// frame formats one request as an event-stream frame, the way the library
-// frames live events.
-func frame(k streamKey, r *storage.Request) ([]byte, error) {
-	data, err := renderEvent(k, r)
+	b, err := render()
 	if err != nil {
 		return nil, err
 	}
-	return eventFrame(strconv.FormatInt(r.Seq, 10), "request", data), nil
-}
-
-// backlogFunc reads stored requests of the bin with seq > after, oldest
-// first, at most limit of them.
-type backlogFunc func(ctx context.Context, after int64, limit int) ([]*storage.Request, error)
-
-// streamRequest is an authorised request for a bin's stream.
-type streamRequest struct {
-	kind  streamKind
-	binID string
-	share string // sharedStream: the link
-	q     string // search filter
-	// after is the last seq the client has: it gets every stored request
-	// after it, then live ones.
-	after   int64
-	backlog backlogFunc
-	// until, when set, ends the stream then (a share link's expiry); check
-	// is asked every recheckEvery whether the stream may go on.
-	until time.Time
-	check func(ctx context.Context) error
-}
-
-// recheckEvery is how often a shared stream checks that its link is still
-// valid; revoking through the API ends it at once anyway.
-var recheckEvery = 15 * time.Second
-
-func (sr streamRequest) key() streamKey {
-	return streamKey{kind: sr.kind, bin: sr.binID, share: sr.share, q: sr.q}
-}
-
-// serve streams a bin's events to one client until it leaves, falls behind,
-// or the server shuts down. The caller has authorised the request.
-func (l *live) serve(w http.ResponseWriter, r *http.Request, sr streamRequest) {
-	if l.ctx.Err() != nil {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
+	if m.m == nil {
+		m.m = map[memoKey][]byte{}
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	stopOnClose := context.AfterFunc(l.ctx, cancel)
-	defer stopOnClose()
-
-	c := &liveConn{
-		l: l, w: w, rc: http.NewResponseController(w), kind: sr.kind, sr: sr,
-		ctx: ctx, cancel: cancel,
-		started: make(chan struct{}), out: make(chan []byte, maxPendingFrames), done: make(chan struct{}),
-	}
-	k := sr.key()
-	release := l.watchRows(sr.binID)
-	defer release()
-	l.mu.Lock()
-	st := l.streams[k]
-	if st == nil {
-		st = &streamState{conns: map[*liveConn]struct{}{}}
-		l.streams[k] = st
-		l.servers[sr.kind].CreateStream(k.name())
-	}
-	st.conns[c] = struct{}{}
-	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		delete(st.conns, c)
-		if len(st.conns) == 0 {
-			// The library has unsubscribed this client before ServeHTTP
-			// returned, so the stream has no subscribers left.
-			delete(l.streams, k)
-			l.servers[sr.kind].RemoveStream(k.name())
-		}
-		l.mu.Unlock()
-	}()
-
-	go c.run()
-	// The library must see only what we decide: the stream comes from the
-	// authorised path, never from the client's query, and Last-Event-ID
-	// (which it would reject unless numeric) is handled by us.
-	r2 := r.Clone(ctx)
-	r2.URL.RawQuery = "stream=" + url.QueryEscape(k.name())
-	r2.Header.Del("Last-Event-ID")
-	l.servers[sr.kind].ServeHTTP(c, r2)
-	cancel()
-	<-c.done
+	m.m[k] = b
+	return b, nil
 }
 
-// liveConn is one client's stream. It is the http.ResponseWriter the library
-// writes to: the library's goroutine only buffers frames, and run writes
-// them to the network under a deadline.
-type liveConn struct {
-	l      *live
-	w      http.ResponseWriter
-	rc     *http.ResponseController
-	kind   streamKind
-	sr     streamRequest
-	ctx    context.Context
-	cancel context.CancelFunc
-
-	// Used by the library's goroutine only.
+// sseWriter frames events (the WHATWG "server-sent events" format) into a
+// buffer and writes them to the client in batches, each write under a
+// fresh deadline, which also lifts the server's write timeout for this
+// long-lived response.
+type sseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
 	buf     bytes.Buffer
-	flushed bool
-
-	started chan struct{} // closed on the library's first Flush
-	out     chan []byte   // whole frames for run
-	pending atomic.Int64  // bytes in out
-	dead    atomic.Bool
-	done    chan struct{} // closed when run returns
+	id      int64 // the last id framed
 }
 
-var _ http.Flusher = (*liveConn)(nil)
-
-func (c *liveConn) Header() http.Header { return c.w.Header() }
-
-func (c *liveConn) WriteHeader(code int) { c.w.WriteHeader(code) }
-
-func (c *liveConn) Write(p []byte) (int, error) {
-	if c.dead.Load() {
-		return 0, errors.New("stream closed")
+// event frames one event. id and name are ours, never a sender's bytes;
+// data may hold anything: each of its lines becomes a data line, so a line
+// break of any kind (CR, LF, CRLF) cannot end the frame early.
+func (o *sseWriter) event(id, name string, data []byte) {
+	if id != "" {
+		o.field("id", id)
+		o.id, _ = strconv.ParseInt(id, 10, 64)
 	}
-	return c.buf.Write(p)
-}
-
-// Flush ends a frame. The library flushes exactly once per frame, and first
-// right after it has subscribed the client: from then on no live event can
-// be missed, so that is when run reads the backlog.
-func (c *liveConn) Flush() {
-	if !c.flushed {
-		c.flushed = true
-		close(c.started)
-		return
-	}
-	f := bytes.Clone(c.buf.Bytes())
-	c.buf.Reset()
-	if len(f) > 0 {
-		c.enqueue(f)
-	}
-}
-
-// enqueue queues a whole frame for run. It never blocks: a client too far
-// behind is cut off. The library's goroutine and rowWorker both call it.
-func (c *liveConn) enqueue(f []byte) {
-	if c.dead.Load() {
-		return
-	}
-	if c.pending.Add(int64(len(f))) > maxPendingBytes && len(c.out) > 0 {
-		c.fail("too far behind")
-		return
-	}
-	select {
-	case c.out <- f:
-	default:
-		c.fail("too far behind")
-	}
-}
-
-// fail cuts the client off: its context ends, the library unsubscribes it,
-// and the client reconnects with Last-Event-ID.
-func (c *liveConn) fail(why string) {
-	if c.dead.CompareAndSwap(false, true) {
-		c.l.log.Info("live: client cut off", "bin", c.sr.binID, "reason", why)
-		c.cancel()
-	}
-}
-
-// run writes the stream: the backlog from the database, then live frames,
-// dropping those the backlog already covered, with a heartbeat when idle.
-func (c *liveConn) run() {
-	defer close(c.done)
-	select {
-	case <-c.started:
-	case <-c.ctx.Done():
-		return
-	}
-	last := c.sr.after
-	if err := c.write([]byte("retry: " + strconv.Itoa(reconnectMS) + "\n\n")); err != nil {
-		return
-	}
-	if err := c.catchUp(&last, 0); err != nil {
-		return
-	}
-	tick := time.NewTicker(c.l.heartbeat)
-	defer tick.Stop()
-	var batch bytes.Buffer
-	var expire, recheck <-chan time.Time
-	if !c.sr.until.IsZero() {
-		t := time.NewTimer(time.Until(c.sr.until))
-		defer t.Stop()
-		expire = t.C
-	}
-	if c.sr.check != nil {
-		t := time.NewTicker(recheckEvery)
-		defer t.Stop()
-		recheck = t.C
-	}
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-expire:
-			c.end("expired")
-			return
-		case <-recheck:
-			if err := c.sr.check(c.ctx); err != nil {
-				c.end("no longer valid")
-				return
-			}
-		case <-tick.C:
-			if err := c.write([]byte(": keep-alive\n\n")); err != nil {
-				return
-			}
-		case f := <-c.out:
-			// Frames that queued up while the last write ran go out in
-			// one write: a busy stream costs one syscall per batch, not
-			// per event.
-			batch.Reset()
-		drain:
-			for {
-				c.pending.Add(-int64(len(f)))
-				if err := c.take(f, &last, &batch); err != nil {
-					return
-				}
-				if batch.Len() >= maxWriteBatch {
-					break
-				}
-				select {
-				case f = <-c.out:
-				default:
-					break drain
-				}
-			}
-			if batch.Len() > 0 {
-				if err := c.write(batch.Bytes()); err != nil {
-					return
-				}
-			}
+	o.field("event", name)
+	for len(data) > 0 {
+		i := bytes.IndexAny(data, "\r\n")
+		if i < 0 {
+			o.field("data", string(data))
+			break
+		}
+		o.field("data", string(data[:i]))
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		data = data[i+1:]
+		if len(data) == 0 {
+			o.field("data", "") // the line break was the data's last byte
 		}
 	}
+	o.end()
 }
 
-// maxWriteBatch bounds how many bytes of queued frames one write sends.
-const maxWriteBatch = 256 << 10
-
-// take adds a live frame to batch unless the backlog already sent it, first
-// filling any gap before it from the database, and advances *last.
-func (c *liveConn) take(f []byte, last *int64, batch *bytes.Buffer) error {
-	seq, ok := frameSeq(f)
-	if ok && seq <= *last {
-		return nil // already sent from the backlog
-	}
-	if ok && seq > *last+1 {
-		// An event did not reach us (a full queue somewhere): fill the
-		// gap from the database first, after what is already batched.
-		if batch.Len() > 0 {
-			if err := c.write(batch.Bytes()); err != nil {
-				return err
-			}
-			batch.Reset()
-		}
-		if err := c.catchUp(last, seq-1); err != nil {
-			return err
-		}
-	}
-	if ok && bytes.HasSuffix(f, []byte("\nevent: "+skipEvent+"\n\n")) {
-		*last = seq // not shown by this client's filter
-		return nil
-	}
-	batch.Write(f)
-	if ok {
-		*last = seq
-	}
-	return nil
+func (o *sseWriter) field(name, value string) {
+	o.buf.WriteString(name)
+	o.buf.WriteString(": ")
+	o.buf.WriteString(value)
+	o.buf.WriteByte('\n')
 }
 
-// end closes a stream that may not go on (an expired share link).
-func (c *liveConn) end(why string) {
-	if c.dead.CompareAndSwap(false, true) {
-		c.l.log.Info("live: stream ended", "reason", why)
-		c.cancel()
-	}
-}
+func (o *sseWriter) comment(text string) { o.buf.WriteString(": " + text + "\n\n") }
 
-// catchUp writes stored requests after *last, up to seq upTo (0: all), and
-// advances *last. Rows are read a page at a time and closed before any
-// write, so a slow client never holds a read transaction open.
-func (c *liveConn) catchUp(last *int64, upTo int64) error {
-	var page bytes.Buffer
-	for {
-		reqs, err := c.sr.backlog(c.ctx, *last, backlogPage)
-		if err != nil {
-			if c.ctx.Err() == nil {
-				c.l.log.Error("live: read backlog", "bin", c.sr.binID, "error", err)
-			}
-			c.fail("backlog")
-			return err
-		}
-		done := len(reqs) < backlogPage
-		for _, r := range reqs {
-			if upTo > 0 && r.Seq > upTo {
-				done = true
-				break
-			}
-			if !r.Matches(c.sr.q) {
-				*last = r.Seq
-				continue
-			}
-			f, err := frame(c.sr.key(), r)
-			if err != nil {
-				c.fail("render")
-				return err
-			}
-			page.Write(f)
-			*last = r.Seq
-		}
-		// One write per page of the backlog.
-		if page.Len() > 0 {
-			if err := c.write(page.Bytes()); err != nil {
-				return err
-			}
-			page.Reset()
-		}
-		if done {
-			return nil
-		}
-	}
-}
+func (o *sseWriter) end() { o.buf.WriteByte('\n') }
 
-// write sends one frame under a fresh deadline, which also lifts the
-// server's write timeout for this long-lived response.
-func (c *liveConn) write(f []byte) error {
-	if err := c.ctx.Err(); err != nil {
-		return err
-	}
-	c.rc.SetWriteDeadline(time.Now().Add(c.l.writeTimeout))
-	_, err := c.w.Write(f)
+// flush writes what is buffered.
+func (o *sseWriter) flush() error {
+	o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
+	_, err := o.w.Write(o.buf.Bytes())
 	if err == nil {
-		err = c.rc.Flush()
+		err = o.rc.Flush()
 	}
-	if err != nil {
-		c.fail("write: " + err.Error())
-	}
+	o.buf.Reset()
 	return err
-}
-
-// frameSeq reads the id of a frame the library wrote ("id: N\n…").
-func frameSeq(f []byte) (int64, bool) {
-	rest, ok := bytes.CutPrefix(f, []byte("id: "))
-	if !ok {
-		return 0, false
-	}
-	line, _, _ := bytes.Cut(rest, []byte("\n"))
-	n, err := strconv.ParseInt(string(line), 10, 64)
-	return n, err == nil
 }
 
 // lastEventID is where a client resumes: the Last-Event-ID header, which
@@ -845,37 +391,4 @@ func lastEventID(r *http.Request) (int64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// connCount is how many clients a bin's stream of one kind has, for tests.
-func (l *live) connCount(kind streamKind, binID string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for k, st := range l.streams {
-		if k.kind == kind && k.bin == binID {
-			n += len(st.conns)
-		}
-	}
-	return n
-}
-
-// streamsOpen counts a bin's streams, ours and the library's, for tests:
-// none once every client has left.
-func (l *live) streamsOpen(binID string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for k := range l.streams {
-		if k.bin == binID {
-			n++
-			if l.servers[k.kind].StreamExists(k.name()) {
-				n++
-			}
-		}
-	}
-	if l.watching[binID] != nil {
-		n++
-	}
-	return n
 }

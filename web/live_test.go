@@ -116,7 +116,8 @@ func (s *sseStream) read() {
 	}
 }
 
-// next returns the next event that is not a comment.
+// next returns the next event that has data: like EventSource, it passes
+// over comments and frames that only move the resume position (an id).
 func (s *sseStream) next(timeout time.Duration) sseEvent {
 	s.t.Helper()
 	deadline := time.After(timeout)
@@ -126,28 +127,12 @@ func (s *sseStream) next(timeout time.Duration) sseEvent {
 			if !ok {
 				s.t.Fatalf("stream ended: %v", <-s.done)
 			}
-			if ev.Comment != "" && ev.Data == "" {
+			if ev.DataLines == 0 {
 				continue
 			}
 			return ev
 		case <-deadline:
 			s.t.Fatalf("no event within %v", timeout)
-		}
-	}
-}
-
-// expectNothing checks that no event arrives for a while.
-func (s *sseStream) expectNothing(d time.Duration) {
-	s.t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case ev, ok := <-s.events:
-			if ok && ev.Data != "" {
-				s.t.Fatalf("unexpected event id %s", ev.ID)
-			}
-		case <-deadline:
-			return
 		}
 	}
 }
@@ -259,7 +244,9 @@ func TestEventsResumeFromDatabase(t *testing.T) {
 	check("no Last-Event-ID", live, 4)
 	check("non-numeric Last-Event-ID", junk, 4)
 	check("Last-Event-ID beyond the newest", future, 4)
-	header.expectNothing(100 * time.Millisecond)
+	// Nothing repeated: the next event is the next capture.
+	a.capture(b.ID, "", "{}")
+	check("Last-Event-ID: 1", header, 5)
 }
 
 // TestEventsResumeUnderLoad reconnects again and again while captures keep
@@ -305,19 +292,18 @@ func TestEventsResumeUnderLoad(t *testing.T) {
 func startAppAt(t *testing.T, path string) (a *testApp, stop func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub := NewHub(log)
-	db, err := storage.Open(context.Background(), path, storage.Options{AfterCapture: hub.Publish, Log: log})
+	db, err := storage.Open(context.Background(), path, storage.Options{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(context.Background(), Config{MaxBody: 1 << 20, Version: "test"}, db, hub, log)
+	srv, err := New(context.Background(), Config{MaxBody: 1 << 20, Version: "test"}, db, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(srv.Handler())
 	ts.Config.RegisterOnShutdown(srv.Close)
 	ts.Start()
-	a = &testApp{t: t, db: db, hub: hub, srv: srv, ts: ts}
+	a = &testApp{t: t, db: db, hub: srv.hub, srv: srv, ts: ts}
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -375,7 +361,7 @@ func TestEventsResumeAcrossRestart(t *testing.T) {
 // capture path and a healthy client carry on at full speed.
 func TestStalledClientDoesNotDelay(t *testing.T) {
 	a := newTestApp(t)
-	a.hub.live.writeTimeout = 200 * time.Millisecond
+	a.srv.liveWriteTimeout = 200 * time.Millisecond
 	b := a.newBin()
 
 	// The stalled client: sends its request, then never reads.
@@ -387,7 +373,7 @@ func TestStalledClientDoesNotDelay(t *testing.T) {
 	conn.(*net.TCPConn).SetReadBuffer(4096)
 	fmt.Fprintf(conn, "GET /api/bins/%s/events?token=%s HTTP/1.1\r\nHost: x\r\n\r\n", b.ID, b.Token)
 	healthy := openStream(t, nil, eventsURL(a, b), nil)
-	waitFor(t, func() bool { return a.hub.live.connCount(apiStream, b.ID) == 2 }, "both clients connected")
+	eventually(t, 5*time.Second, "both clients connected", func() bool { return a.hub.subscribers(b.ID) == 2 })
 
 	const n = 300
 	body := `{"pad":"` + strings.Repeat("x", 32<<10) + `"}`
@@ -408,12 +394,12 @@ func TestStalledClientDoesNotDelay(t *testing.T) {
 	if slowest > time.Second {
 		t.Errorf("a capture took %v with a stalled viewer", slowest)
 	}
-	waitFor(t, func() bool { return a.hub.live.connCount(apiStream, b.ID) == 1 }, "stalled client cut off")
+	eventually(t, 5*time.Second, "stalled client cut off", func() bool { return a.hub.subscribers(b.ID) == 1 })
 }
 
 func TestHeartbeat(t *testing.T) {
 	a := newTestApp(t)
-	a.hub.live.heartbeat = 50 * time.Millisecond
+	a.srv.heartbeat = 50 * time.Millisecond
 	b := a.newBin()
 	s := openStream(t, nil, eventsURL(a, b), nil)
 	select {
@@ -483,9 +469,9 @@ func TestPageStreamsHearDeletes(t *testing.T) {
 			}
 		}
 	}
-	// A page that resumes after the deletes misses nothing and sees no ghost.
+	// A page that resumes after the deletes sees no ghost: its first event
+	// is the bin's deletion.
 	resumed := openStream(t, owner, a.ts.URL+"/bins/"+binID+"/stream", http.Header{"Last-Event-ID": {"0"}})
-	resumed.expectNothing(100 * time.Millisecond)
 	call("DELETE", "/api/bins/"+binID)
 	for name, s := range map[string]*sseStream{"page": tab, "resumed page": resumed} {
 		if ev := s.next(2 * time.Second); ev.Event != "removed" || ev.Data != "bin" {
@@ -502,7 +488,11 @@ func TestPageStreamsHearDeletes(t *testing.T) {
 	if res := a.do("DELETE", "/api/bins/"+b.ID+"/requests/req_1", b.Token, nil, ""); res.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete: %d", res.StatusCode)
 	}
-	api.expectNothing(200 * time.Millisecond)
+	// No removed event on the API stream: its next event is the next capture.
+	a.capture(b.ID, "/z", "{}")
+	if ev := api.next(2 * time.Second); ev.Event != "request" || ev.ID != "2" {
+		t.Fatalf("API stream after a delete: %+v, want request 2", ev)
+	}
 }
 
 // TestNoLeaksAfterClientsLeave: streams and goroutines go when clients go.
@@ -528,10 +518,10 @@ func TestNoLeaksAfterClientsLeave(t *testing.T) {
 		s.next(2 * time.Second)
 		s.close()
 	}
-	waitFor(t, func() bool {
-		return a.hub.live.streamsOpen(b.ID) == 0 && a.hub.live.streamsOpen(pageBin) == 0
-	}, "streams removed")
-	waitFor(t, func() bool { return runtime.NumGoroutine() <= base }, "goroutines back to "+strconv.Itoa(base))
+	eventually(t, 5*time.Second, "streams removed", func() bool {
+		return a.hub.subscribers(b.ID) == 0 && a.hub.subscribers(pageBin) == 0
+	})
+	eventually(t, 5*time.Second, "goroutines back to "+strconv.Itoa(base), func() bool { return runtime.NumGoroutine() <= base })
 }
 
 // browserBin creates a bin the way a browser does and returns a client with
@@ -553,15 +543,4 @@ func (a *testApp) browserBin(name string) (*http.Client, string) {
 	}
 	a.t.Cleanup(c.CloseIdleConnections)
 	return c, strings.TrimPrefix(loc, "/bins/")
-}
-
-func waitFor(t testing.TB, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -64,23 +64,16 @@ func newMetrics(db *storage.DB, hub *Hub) *Metrics {
 			func() float64 { return float64(st.SyncNano.Load()) / 1e9 }),
 		gauge("tailhook_commit_batch_max", "Largest group commit so far, in operations.",
 			func() float64 { return float64(st.MaxBatch.Load()) }),
-		gauge("tailhook_live_subscribers", "Open live streams (API event streams and inspector pages).",
-			func() float64 { return float64(hub.live.subscribers()) }),
-		counter("tailhook_live_cutoffs_total", "Times a bin's viewers were cut off for being too slow (they resume from the database).",
-			func() float64 { return float64(hub.live.dropped.Load()) }),
+		gauge("tailhook_storage_bytes", "Bytes the database uses: pages holding data plus the write-ahead log.",
+			func() float64 { used, _ := db.Space(); return float64(used) }),
+		gauge("tailhook_storage_budget_bytes", "Bytes the database may use (--max-storage, or what leaves 10 % of its file system free); over it captures get 507. 0: no budget.",
+			func() float64 { _, budget := db.Space(); return float64(budget) }),
+		gauge("tailhook_live_subscribers", "Open live subscriptions (event streams of the API, inspector and shared pages, and waits).",
+			func() float64 { return float64(hub.subscribers("")) }),
+		counter("tailhook_live_cutoffs_total", "Times a live subscriber fell behind and was cut off from live events (it resumes from the database).",
+			func() float64 { return float64(hub.cutoffs.Load()) }),
 	)
 	return m
-}
-
-// subscribers counts the open streams of every bin and kind.
-func (l *live) subscribers() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, st := range l.streams {
-		n += len(st.conns)
-	}
-	return n
 }
 
 // handler serves the registry in the Prometheus text format.
@@ -115,12 +108,4 @@ func (m *Metrics) answered(status int) {
 	if m != nil && status >= 500 {
 		m.serverErrors.Inc()
 	}
-}
-
-// metricsHandler builds the server's metrics and serves them. routes calls
-// it once, after the deliverer exists.
-func (s *Server) metricsHandler() http.Handler {
-	s.metrics = newMetrics(s.db, s.hub)
-	s.deliverer.metric = s.metrics
-	return s.metrics.handler()
 }

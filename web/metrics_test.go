@@ -28,6 +28,8 @@ func TestMetrics(t *testing.T) {
 		"tailhook_live_subscribers 0\n",
 		"tailhook_http_server_errors_total 0\n",
 		"tailhook_commit_batch_max ",
+		"tailhook_storage_bytes ",
+		"tailhook_storage_budget_bytes ",
 		"tailhook_commit_seconds_total ",
 		"tailhook_commit_ops_total ",
 		"tailhook_commits_total ",

@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,8 +19,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
-				writeError(w, http.StatusInternalServerError, "internal error; the server log has details")
+				s.fail(w, r, fmt.Errorf("panic in handler: %v", v))
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -12,7 +12,7 @@ import (
 //go:embed openapi.json
 var openAPIDoc []byte
 
-func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(openAPIDoc)))
@@ -23,4 +23,5 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write(openAPIDoc)
 	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,32 +24,6 @@ import (
 // come with "load older", so a bin of 10 000 opens as fast as one of 10.
 const listPage = 50
 
-// pageRoutes registers the browser pages, their fragments and both live
-// streams.
-func (s *Server) pageRoutes(mux *http.ServeMux) {
-	// Live pages show a request's forwarding as it changes: the streams
-	// hear of it from the forwarding listeners (deliver.go).
-	s.hub.live.setRowHooks(rowHooks{load: s.db.Request, watch: s.fwd.listen})
-
-	mux.HandleFunc("GET /{$}", s.handleHome)
-	mux.HandleFunc("POST /bins", s.handleBinCreateForm)
-	mux.HandleFunc("GET /bins/{bin}", s.handleInspector)
-	mux.HandleFunc("GET /bins/{bin}/rows", s.handleRows)
-	mux.HandleFunc("GET /bins/{bin}/requests/{id}", s.handleDetail)
-	mux.HandleFunc("GET /bins/{bin}/requests/{id}/parts/{n}", s.handlePart)
-	mux.HandleFunc("GET /bins/{bin}/stream", s.handlePageStream)
-	mux.HandleFunc("GET /api/bins/{bin}/events", s.handleEvents)
-
-	// The read-only inspector behind a share link (shared.go).
-	mux.HandleFunc("GET /s/{share}", s.handleSharedPage)
-	mux.HandleFunc("GET /s/{share}/rows", s.handleSharedRows)
-	mux.HandleFunc("GET /s/{share}/requests/{id}", s.handleSharedDetail)
-	mux.HandleFunc("GET /s/{share}/requests/{id}/body", s.handleSharedBody)
-	mux.HandleFunc("GET /s/{share}/requests/{id}/parts/{n}", s.handleSharedPart)
-	mux.HandleFunc("GET /s/{share}/stream", s.handleSharedStream)
-	mux.HandleFunc("GET /static/{path...}", s.handleStatic)
-}
-
 func (s *Server) page(title string) views.Page {
 	if title == "" {
 		title = "tailhook"
@@ -59,14 +34,12 @@ func (s *Server) page(title string) views.Page {
 }
 
 // render writes a page or fragment with a fresh CSP nonce. It renders into
-// a buffer first, so a failed render is a clean 500.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+// a buffer first, so that a failed render is a clean 500.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
 	nonce := newNonce()
 	var buf bytes.Buffer
 	if err := c.Render(templ.WithNonce(r.Context(), nonce), &buf); err != nil {
-		s.log.Error("render page", "path", r.URL.Path, "error", err)
-		http.Error(w, "Internal error; the server log has details.", http.StatusInternalServerError)
-		return
+		return fmt.Errorf("render page: %w", err)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -76,6 +49,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	h.Set("Vary", "Cookie")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+	return nil
 }
 
 // pageCSP allows scripts only from our origin or with this response's
@@ -91,26 +65,6 @@ func newNonce() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusNotFound, views.NotFound(s.page("Not found")))
-}
-
-// pageFail answers a page request that failed: "not found" looks the same
-// for a missing bin and one owned by another browser.
-func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if errors.As(err, &ae) && ae.status == http.StatusNotFound || errors.Is(err, storage.ErrNotFound) {
-		s.notFoundPage(w, r)
-		return
-	}
-	if errors.As(err, &ae) && ae.status < 500 {
-		http.Error(w, ae.msg, ae.status)
-		return
-	}
-	s.log.Error("page", "path", r.URL.Path, "error", err)
-	http.Error(w, "Internal error; the server log has details.", http.StatusInternalServerError)
-}
-
 // renewSession pushes a known browser's cookie expiry forward, so a bin in
 // use is not lost to an expired session. Strangers get no cookie.
 func (s *Server) renewSession(w http.ResponseWriter, r *http.Request) string {
@@ -124,60 +78,57 @@ func (s *Server) renewSession(w http.ResponseWriter, r *http.Request) string {
 	return id
 }
 
-func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 	bins, err := s.db.BinsByOwner(r.Context(), s.renewSession(w, r))
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
-	s.render(w, r, http.StatusOK, views.Home(views.HomeView{Page: s.page(""), Bins: bins, Now: time.Now()}))
+	return s.render(w, r, http.StatusOK, views.Home(views.HomeView{Page: s.page(""), Bins: bins, Now: time.Now()}))
 }
 
 // handleBinCreateForm creates a bin owned by this browser and opens it. The
 // token is not shown: the browser's session is its credential, and API
 // users create bins with POST /api/bins, which returns one.
-func (s *Server) handleBinCreateForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBinCreateForm(w http.ResponseWriter, r *http.Request) error {
+	if ok, retry := s.allowBinCreate(r); !ok {
+		w.Header().Set("Retry-After", retry)
+		return &apiError{http.StatusTooManyRequests, "Too many new bins from your address; try again in " + retry + " s."}
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "Could not read the form.", http.StatusBadRequest)
-		return
+		return &apiError{http.StatusBadRequest, "Could not read the form."}
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	if len(name) > 200 {
-		http.Error(w, "The name is longer than 200 characters.", http.StatusBadRequest)
-		return
+		return &apiError{http.StatusBadRequest, "The name is longer than 200 characters."}
 	}
 	owner, err := s.session.ensureBrowserID(w, r, s.isTLS(r))
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	bin, _, err := s.db.CreateBin(r.Context(), name, owner)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, views.BinPath(bin.ID), http.StatusSeeOther)
+	return nil
 }
 
-func (s *Server) handleInspector(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleInspector(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	s.renewSession(w, r)
 	now := time.Now()
 	sc := views.Scope{BinID: bin.ID}
 	list, err := s.listView(r, sc, bin, now)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	settings, err := s.settingsView(r, bin)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	v := views.InspectorView{
 		Page: s.page(bin.Name), Bin: settings.Bin, CaptureURL: s.captureURL(r, bin.ID), List: list,
@@ -188,14 +139,13 @@ func (s *Server) handleInspector(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := s.selected(r, bin, list)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	if req != nil {
 		v.Detail = s.detailView(r, bin, req, now)
 		v.List.Selected = req.ID
 	}
-	s.render(w, r, http.StatusOK, views.Inspector(v))
+	return s.render(w, r, http.StatusOK, views.Inspector(v))
 }
 
 // streamURL is a list's live stream: it resumes after the newest request
@@ -241,15 +191,18 @@ func (s *Server) detailView(r *http.Request, bin storage.Bin, req *storage.Reque
 	if bin.Signature != nil {
 		d.Signing = bin.Signature.Provider
 	}
+	if u, err := signature.SNSSubscribeURL(req.Body); err == nil {
+		d.SNSConfirm = u
+	}
 	return d
 }
 
 // settingsView is what the settings panels show. The bin it hands to the
 // views has no signature config: only its masked copy goes to the page.
 func (s *Server) settingsView(r *http.Request, bin storage.Bin) (views.SettingsView, error) {
-	v := views.SettingsView{Providers: providerViews()}
-	if bin.Signature != nil {
-		sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params)}
+	v := views.SettingsView{Providers: providerViews(), Handshakes: bin.Signature.HandshakesOn()}
+	if bin.Signature != nil && bin.Signature.Provider != "" {
+		sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params), RejectInvalid: bin.Signature.RejectsInvalid()}
 		for k, val := range sv.Params {
 			if pageSecret(k) {
 				sv.Params[k] = maskSecret(val)
@@ -287,7 +240,7 @@ var providerViews = sync.OnceValue(func() []views.Provider {
 			v.Params = append(v.Params, views.ProviderParam{
 				Name: prm.Name, Description: prm.Description, Required: prm.Required,
 				Secret:    pageSecret(prm.Name),
-				Multiline: prm.Name == "secret" || prm.Name == "private_key",
+				Multiline: multilineParam(prm.Name),
 			})
 		}
 		out = append(out, v)
@@ -296,7 +249,7 @@ var providerViews = sync.OnceValue(func() []views.Provider {
 })
 
 func (s *Server) captureURL(r *http.Request, binID string) string {
-	return s.baseURL(r) + "/b/" + binID
+	return s.captureBase(r) + "/b/" + binID
 }
 
 // listView reads one page of the request list, ?before= a request id and
@@ -337,51 +290,45 @@ func (s *Server) listView(r *http.Request, sc views.Scope, bin storage.Bin, now 
 }
 
 // handleRows answers "load older" and the filter with a page of rows.
-func (s *Server) handleRows(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRows(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
 	list, err := s.listView(r, views.Scope{BinID: bin.ID}, bin, time.Now())
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
-	s.render(w, r, http.StatusOK, views.RowsFragment(list))
+	return s.render(w, r, http.StatusOK, views.RowsFragment(list))
 }
 
 // handleDetail is the details pane of one request, for the page's script.
-func (s *Server) handleDetail(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDetail(w http.ResponseWriter, r *http.Request) error {
 	bin, req, err := s.requestFrom(r)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
-	s.render(w, r, http.StatusOK, views.RequestDetail(*s.detailView(r, bin, req, time.Now())))
+	return s.render(w, r, http.StatusOK, views.RequestDetail(*s.detailView(r, bin, req, time.Now())))
 }
 
 // handlePart downloads one part of a multipart body. Like the body download
 // of the API it is an attachment that is never sniffed or rendered.
-func (s *Server) handlePart(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePart(w http.ResponseWriter, r *http.Request) error {
 	_, req, err := s.requestFrom(r)
 	if err != nil {
-		s.pageFail(w, r, err)
-		return
+		return err
 	}
-	s.writePart(w, r, req)
+	return s.writePart(w, r, req)
 }
 
-func (s *Server) writePart(w http.ResponseWriter, r *http.Request, req *storage.Request) {
+func (s *Server) writePart(w http.ResponseWriter, r *http.Request, req *storage.Request) error {
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 0 {
-		s.notFoundPage(w, r)
-		return
+		return errNotFound
 	}
 	data, filename, _, ok := views.MultipartPart(req.Header.Get("Content-Type"), req.Body, n)
 	if !ok {
-		s.notFoundPage(w, r)
-		return
+		return errNotFound
 	}
 	name := safeFilename(filename)
 	if name == "" {
@@ -394,6 +341,42 @@ func (s *Server) writePart(w http.ResponseWriter, r *http.Request, req *storage.
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
+	return nil
+}
+
+// handleHead downloads the request line and every header, which the
+// details pane lists only up to views.MaxFields.
+func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) error {
+	_, req, err := s.requestFrom(r)
+	if err != nil {
+		return err
+	}
+	writeHead(w, req)
+	return nil
+}
+
+// writeHead writes req's line (path after the bin) and its headers, sorted
+// by name as the page lists them, as a text attachment.
+func writeHead(w http.ResponseWriter, req *storage.Request) {
+	var b bytes.Buffer
+	target := req.Path
+	if target == "" {
+		target = "/"
+	}
+	if req.Query != "" {
+		target += "?" + req.Query
+	}
+	b.WriteString(req.Method + " " + target + " " + req.Proto + "\n")
+	for _, f := range views.HeaderFields(req.Header) {
+		b.WriteString(f.Name + ": " + f.Value + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", `attachment; filename="`+req.ID+`-head.txt"`)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.Write(b.Bytes())
 }
 
 // safeFilename keeps the harmless characters of a sender's file name.
@@ -411,37 +394,53 @@ func safeFilename(name string) string {
 }
 
 // handleEvents is the API's stream: the contract's request JSON per event.
-func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, true)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	s.stream(w, r, streamRequest{kind: apiStream}, bin)
+	return s.stream(w, r, streamRequest{kind: apiStream, bin: bin, authorize: s.credentialCheck(bin.ID, s.credentialOf(r, true))})
+}
+
+// errBinGone is what a stream's credential check returns once its bin is
+// deleted.
+var errBinGone = errors.New("bin deleted")
+
+// credentialCheck is a stream's check: the bin still exists and cred still
+// opens it.
+func (s *Server) credentialCheck(binID string, cred credential) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		bin, err := s.db.Bin(ctx, binID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return errBinGone
+		}
+		if err != nil {
+			return err
+		}
+		if !cred.allows(&bin) {
+			return errors.New("credential no longer valid")
+		}
+		return nil
+	}
 }
 
 // handlePageStream is the inspector's stream of rendered rows. It is
 // reached with the session cookie only: EventSource sends it by itself.
-func (s *Server) handlePageStream(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePageStream(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
-		http.Error(w, "Not found.", http.StatusNotFound)
-		return
+		return err
 	}
-	s.stream(w, r, streamRequest{kind: pageStream, q: strings.TrimSpace(r.URL.Query().Get("q"))}, bin)
+	return s.stream(w, r, streamRequest{kind: pageStream, bin: bin, q: strings.TrimSpace(r.URL.Query().Get("q")),
+		authorize: s.credentialCheck(bin.ID, s.credentialOf(r, false))})
 }
 
-// stream serves a bin's events. Without Last-Event-ID it starts at the
-// bin's newest request as of now, so even a "live only" client misses
-// nothing captured after its request arrived.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, sr streamRequest, bin storage.Bin) {
-	after, ok := lastEventID(r)
-	if !ok || after > bin.Seq {
-		after = bin.Seq
+// multilineParam: values pasted over several lines (secrets during a
+// rotation, PEM certificates and keys, JSON key sets).
+func multilineParam(name string) bool {
+	switch name {
+	case "secret", "private_key", "certificate", "certificate_chain", "root_certificate", "jwks":
+		return true
 	}
-	sr.binID, sr.after = bin.ID, after
-	sr.backlog = func(ctx context.Context, after int64, limit int) ([]*storage.Request, error) {
-		return s.db.RequestsAfter(ctx, bin.ID, after, limit)
-	}
-	s.hub.live.serve(w, r, sr)
+	return false
 }

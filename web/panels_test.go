@@ -91,7 +91,7 @@ func TestSignaturePanelAndVerdicts(t *testing.T) {
 	a.sendCapture(binID, "POST", sample.Path, h, string(tampered))
 	// A GitHub delivery checked as Stripe: a hint says so. Its signature
 	// header is hostile.
-	a.sendCapture(binID, "POST", "/gh", http.Header{"X-Hub-Signature-256": {`sha256=<img src=x onerror=alert(1)>`}}, `{}`)
+	a.sendCapture(binID, "POST", "/gh", http.Header{"X-Hub-Signature-256": {`sha256=<img src=x onerror=alert(1)>`}, "X-Github-Event": {"push"}}, `{}`)
 
 	doc, _ = a.page(owner, "/bins/"+binID+"?req=req_2", http.StatusOK)
 	if got := doc.Find("#signature-summary").Text(); !strings.Contains(got, "Stripe") || !strings.Contains(got, "••••") {
@@ -237,10 +237,10 @@ func TestDeliveryBadges(t *testing.T) {
 	}
 	id := a.sendCapture(binID, "POST", "/a", nil, "x")
 	tg.waitFor(t, 1, 5*time.Second)
-	waitFor(t, func() bool {
+	eventually(t, 5*time.Second, "delivered badge", func() bool {
 		doc, _ := a.page(owner, "/bins/"+binID, http.StatusOK)
 		return doc.Find(`[data-request-id="`+id+`"] .dlv[data-delivery="delivered"]`).Length() == 1
-	}, "delivered badge")
+	})
 	doc, _ := a.page(owner, "/bins/"+binID+"/requests/"+id, http.StatusOK)
 	sec := doc.Find("#delivery-" + id)
 	if sec.Find(`[data-delivery-action$="/delivery/retry"]`).Length() != 0 || sec.Find(`[data-delivery-action$="/delivery/cancel"]`).Length() != 0 {
@@ -311,14 +311,20 @@ func TestPageStreamFilterAndRowUpdates(t *testing.T) {
 			t.Fatalf("event %+v, want request %s", ev, want)
 		}
 	}
-	s.expectNothing(200 * time.Millisecond)
+	// Nothing else matched: the next event is the next match.
+	a.sendCapture(binID, "POST", "/wanted/5", nil, "m")
+	if ev := s.next(2 * time.Second); ev.Event != "request" || ev.ID != "5" {
+		t.Fatalf("event %+v, want request 5", ev)
+	}
 	s.close()
 
 	// Resuming with the filter skips what it does not match, from the
 	// database too.
 	s = openStream(t, owner, a.ts.URL+"/bins/"+binID+"/stream?q=wanted", http.Header{"Last-Event-ID": {"2"}})
-	if ev := s.next(2 * time.Second); ev.ID != "4" {
-		t.Fatalf("resumed with %+v, want 4", ev)
+	for _, want := range []string{"4", "5"} {
+		if ev := s.next(2 * time.Second); ev.ID != want {
+			t.Fatalf("resumed with %+v, want %s", ev, want)
+		}
 	}
 
 	tg := newTarget(t, nil)
@@ -341,7 +347,11 @@ func TestPageStreamFilterAndRowUpdates(t *testing.T) {
 	if ev := page.next(2 * time.Second); ev.Event != "row-update" || !strings.Contains(ev.Data, `"req_3"`) {
 		t.Fatalf("unfiltered page: %+v", ev)
 	}
-	s.expectNothing(200 * time.Millisecond)
+	// Nor did s get req_3's update: its next event is the next match.
+	a.sendCapture(binID, "POST", "/wanted/6", nil, "m")
+	if ev := s.next(2 * time.Second); ev.Event != "request" || ev.ID != "6" {
+		t.Fatalf("filtered page after req_3's update: %+v, want request 6", ev)
+	}
 
 	// The API stream: a forward event on a token bin.
 	id := a.sendCapture(b.ID, "POST", "/z", nil, "z")

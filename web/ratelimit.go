@@ -8,8 +8,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter is a token bucket per bin (burst twice the rate), so one noisy
-// sender cannot starve the others or fill the disk.
+// limiter is a token bucket per key: per bin for captures (burst twice the
+// rate), so one noisy sender cannot starve the others or fill the disk, and
+// per client address for bin creation.
 type limiter struct {
 	rate  rate.Limit
 	burst int
@@ -24,6 +25,11 @@ type binLimit struct {
 
 func newLimiter(perSecond float64) *limiter {
 	return &limiter{rate: rate.Limit(perSecond), burst: max(1, int(2*perSecond)), bins: map[string]*binLimit{}}
+}
+
+// newLimiterPer allows n events per period, burst at once; n == 0 is off.
+func newLimiterPer(n float64, period time.Duration, burst int) *limiter {
+	return &limiter{rate: rate.Limit(n / period.Seconds()), burst: max(1, burst), bins: map[string]*binLimit{}}
 }
 
 // allow takes a token for bin; when there is none it says how long until one.

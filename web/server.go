@@ -35,23 +35,44 @@ type Config struct {
 	// attempt; zero takes the forward package's defaults (5 s, 30 s).
 	ForwardConnectTimeout time.Duration
 	ForwardTimeout        time.Duration
+	// CaptureHost, when set, is the only host that serves /b/…, and it
+	// serves nothing else: a bin's configured answer then never shares an
+	// origin with the app. It may carry a port.
+	CaptureHost string
+	// BodyTimeout bounds how long one capture's body may take to arrive;
+	// zero means 60 s.
+	BodyTimeout time.Duration
+	// MaxInflight bounds the body bytes being received at once across all
+	// captures; zero means 256 MiB.
+	MaxInflight int64
+	// BinLimit is how many bins one client address may create per minute;
+	// 0 is off.
+	BinLimit int
 	// Version is shown on pages and in logs.
 	Version string
 }
 
 // Server holds the dependencies of every handler.
 type Server struct {
-	cfg     Config
-	db      *storage.DB
-	hub     *Hub
-	log     *slog.Logger
-	limits  *limiter
-	session *sessionStore
+	cfg      Config
+	db       *storage.DB
+	hub      *Hub
+	log      *slog.Logger
+	limits   *limiter
+	binRate  *limiter // bin creation, by client address
+	inflight budget   // body bytes being received (capture.go)
+	session  *sessionStore
 
 	forwarder *forward.Client
-	deliverer *deliverer
-	fwd       forwardListeners // forwarding history changes, for live badges
-	metrics   *Metrics         // GET /metrics (metrics.go)
+	keys      *keyCache // provider certificates and key sets
+	// snsConfirm follows an SNS SubscribeURL (replaced in tests).
+	snsConfirm func(ctx context.Context, url string) (int, []byte, error)
+	deliverer  *deliverer
+	metrics    *Metrics // GET /metrics (metrics.go)
+
+	// Live streams (live.go); tests shorten them.
+	liveWriteTimeout time.Duration
+	heartbeat        time.Duration
 
 	baseCtx context.Context // cancelled on Close: ends streams and long polls
 	cancel  context.CancelFunc
@@ -59,30 +80,46 @@ type Server struct {
 	handler http.Handler
 }
 
-// New builds a Server. The hub must be the one the database reports captures
-// to (storage.Options.AfterCapture).
-func New(ctx context.Context, cfg Config, db *storage.DB, hub *Hub, log *slog.Logger) (*Server, error) {
+// New builds the Server and everything it runs on: the event hub, the
+// metrics, the forwarder and its background worker, the routes. Nothing is
+// wired anywhere else.
+func New(ctx context.Context, cfg Config, db *storage.DB, log *slog.Logger) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 10 << 20
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 60 * time.Second
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 256 << 20
+	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, db: db, hub: hub, log: log, limits: newLimiter(cfg.RateLimit)}
+	s := &Server{cfg: cfg, db: db, hub: NewHub(db.Backlog), log: log, limits: newLimiter(cfg.RateLimit),
+		binRate: newLimiterPer(float64(cfg.BinLimit), time.Minute, cfg.BinLimit), inflight: budget{max: cfg.MaxInflight},
+		liveWriteTimeout: liveWriteTimeout, heartbeat: liveHeartbeat}
 	s.baseCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var err error
 	if s.session, err = newSessions(ctx, db, cfg.SessionKey); err != nil {
 		return nil, err
 	}
+	s.metrics = newMetrics(db, s.hub)
 	s.forwarder = forward.New(forward.Options{
 		ConnectTimeout: cfg.ForwardConnectTimeout,
 		Timeout:        cfg.ForwardTimeout,
 		AllowPrivate:   cfg.AllowPrivateForwarding,
 	})
-	s.deliverer = newDeliverer(db, s.forwarder, log, s.fwd.publish)
+	s.deliverer = newDeliverer(db, s.forwarder, log, s.metrics, s.forwardChanged)
+	s.keys = newKeyCache()
+	s.snsConfirm = newSNSConfirm()
 	s.handler = s.routes()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.limits.sweep(s.baseCtx, time.Minute)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.binRate.sweep(s.baseCtx, 2*time.Minute)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -95,8 +132,10 @@ func New(ctx context.Context, cfg Config, db *storage.DB, hub *Hub, log *slog.Lo
 // everything else through the router and its middleware.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close ends live streams and long polls and stops background workers. Call
-// it when the HTTP server begins shutting down, before closing the database.
+// Close ends live streams (clients reconnect to the next server and resume
+// from the database), answers long polls 503 and stops background workers.
+// Call it when the HTTP server begins shutting down, before closing the
+// database.
 func (s *Server) Close() {
 	s.cancel()
 	s.hub.Close()
@@ -112,13 +151,31 @@ func (s *Server) baseURL(r *http.Request) string {
 	if s.isTLS(r) {
 		scheme = "https"
 	}
-	host := r.Host
+	return fmt.Sprintf("%s://%s", scheme, s.requestHost(r))
+}
+
+// requestHost is the host the client asked for: Host, or with a trusted
+// proxy the host the proxy was asked for.
+func (s *Server) requestHost(r *http.Request) string {
 	if s.cfg.TrustProxy {
 		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
+			return h
 		}
 	}
-	return fmt.Sprintf("%s://%s", scheme, host)
+	return r.Host
+}
+
+// captureBase is the origin of capture URLs: --capture-host when set, with
+// the scheme of --base-url or of the request.
+func (s *Server) captureBase(r *http.Request) string {
+	if s.cfg.CaptureHost == "" {
+		return s.baseURL(r)
+	}
+	scheme := "http"
+	if strings.HasPrefix(s.cfg.BaseURL, "https://") || s.cfg.BaseURL == "" && s.isTLS(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + s.cfg.CaptureHost
 }
 
 // isTLS reports whether the client reached us over TLS, directly or, when

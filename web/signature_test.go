@@ -1,6 +1,9 @@
 package web
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -64,7 +67,7 @@ func TestSignatureEndToEnd(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(res.body), `"provider":"github"`) {
 		t.Errorf("verify with github: %d %s", res.StatusCode, res.body)
 	}
-	for _, bad := range []string{`{"provider":"nope","secret":"x"}`, `{"provider":"stripe"}`, `{"provider":"stripe","secret":"x","colour":"red"}`, `{"provider":"hmac","secret":"x","algorithm":"md5","header":"X-Sig"}`} {
+	for _, bad := range []string{`{"provider":"nope","secret":"x"}`, `{"provider":"stripe"}`, `{"provider":"stripe","secret":"x","colour":"red"}`, `{"provider":"hmac","secret":"x","algorithm":"crc32","header":"X-Sig"}`} {
 		if res := a.do("PUT", "/api/bins/"+bin.ID+"/signature", bin.Token, nil, bad); res.StatusCode != 400 {
 			t.Errorf("PUT %s: %d %s", bad, res.StatusCode, res.body)
 		}
@@ -99,8 +102,15 @@ func TestSamplesVerify(t *testing.T) {
 		t.Run(p.ID, func(t *testing.T) {
 			bin := a.newBin()
 			settings := map[string]string{"provider": p.ID, "secret": "s3cr3t-for-" + p.ID}
-			if p.ID == "standard-webhooks" || p.ID == "svix" {
+			switch p.ID {
+			case "standard-webhooks", "svix", "clerk", "resend":
 				settings["secret"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+			case "adyen":
+				settings["secret"] = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+			case "telnyx":
+				pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+				settings["secret"] = base64.StdEncoding.EncodeToString(pub)
+				settings["private_key"] = base64.StdEncoding.EncodeToString(priv.Seed())
 			}
 			for _, prm := range p.Params {
 				if prm.Required && prm.Name != "secret" {

@@ -13,11 +13,10 @@ import (
 // handleStatic serves the embedded assets. Their URLs carry a hash of their
 // content, so a current URL may be cached for a year; a stale hash (a page
 // from before an upgrade) still gets the file, but not for keeps.
-func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) error {
 	a, current, ok := static.Lookup(r.PathValue("path"))
 	if !ok {
-		http.NotFound(w, r)
-		return
+		return errNotFound
 	}
 	h := w.Header()
 	ctype := mime.TypeByExtension(path.Ext(a.Name))
@@ -32,4 +31,5 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-cache")
 	}
 	http.ServeContent(w, r, a.Name, time.Time{}, bytes.NewReader(a.Data))
+	return nil
 }

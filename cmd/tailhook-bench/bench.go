@@ -133,6 +133,10 @@ func (b *bench) scenario(ctx context.Context, name string, rep *report) error {
 		r, err := b.forward(ctx, t)
 		rep.Forward = r
 		return err
+	case "soak":
+		r, err := b.soak(ctx)
+		rep.Soak = r
+		return err
 	}
 	return fmt.Errorf("unknown scenario")
 }

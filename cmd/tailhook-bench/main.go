@@ -53,12 +53,15 @@ type config struct {
 	PruneTimeout time.Duration
 	ForwardConns int
 	ForwardBurst int
+	SoakDuration time.Duration
+	SoakCap      int64
+	SoakSample   time.Duration
 	Pprof        bool
 	JSON         bool
 	Dir          string
 }
 
-var allScenarios = []string{"capture", "subscribers", "live", "big", "prune", "forward"}
+var allScenarios = []string{"capture", "subscribers", "live", "big", "prune", "soak", "forward"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -87,6 +90,9 @@ Scenarios (--scenarios, comma-separated; default capture,subscribers,live):
                (in_order, independent) the rate at which a held-back burst of
                --forward-burst captures is delivered; lost, duplicated and
                out-of-order deliveries are counted each time
+  soak         --conns connections capture at full speed into one bin capped at
+               --soak-cap for --soak-duration; every --soak-sample it prints the
+               rate, capture p99, database size (+WAL), RSS and the bin's count
 Every run of subscribers checks that each event arrives once and in order.
 
 Flags:
@@ -111,6 +117,9 @@ Flags:
 	fs.DurationVar(&c.PruneTimeout, "prune-timeout", 3*time.Minute, "longest the prune scenario runs")
 	fs.IntVar(&c.ForwardConns, "forward-conns", 8, "connections of the forward scenario's load")
 	fs.IntVar(&c.ForwardBurst, "forward-burst", 5000, "captures in each burst of the forward scenario")
+	fs.DurationVar(&c.SoakDuration, "soak-duration", 2*time.Minute, "length of the soak scenario")
+	fs.Int64Var(&c.SoakCap, "soak-cap", 1000, "--max-requests of the soak scenario's server")
+	fs.DurationVar(&c.SoakSample, "soak-sample", 5*time.Second, "sampling interval of the soak scenario")
 	fs.BoolVar(&c.Pprof, "pprof", false, "start tailhook with --pprof (profile it with go tool pprof while the tool runs)")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&c.Dir, "dir", "", "work folder for databases and server logs (default: a temporary one, removed afterwards)")
@@ -136,13 +145,15 @@ Flags:
 		return c, errors.New("--prune-rows must be above --prune-cap, which must be at least 1")
 	case c.Prefill < 1:
 		return c, errors.New("--prefill must be at least 1")
+	case c.SoakCap < 1 || c.SoakSample < 100*time.Millisecond || c.SoakDuration < c.SoakSample:
+		return c, errors.New("--soak-cap must be at least 1, --soak-sample at least 100ms and --soak-duration at least one sample")
 	}
 	if c.URL != "" {
 		if _, err := parseTarget(c.URL); err != nil {
 			return c, fmt.Errorf("--url: %w", err)
 		}
-		if slices.Contains(c.Scenarios, "big") || slices.Contains(c.Scenarios, "prune") {
-			return c, errors.New("the big and prune scenarios prefill a database file: they need the local server, not --url")
+		if slices.Contains(c.Scenarios, "big") || slices.Contains(c.Scenarios, "prune") || slices.Contains(c.Scenarios, "soak") {
+			return c, errors.New("the big, prune and soak scenarios read a database file: they need the local server, not --url")
 		}
 	}
 	return c, nil

@@ -22,12 +22,11 @@ import (
 func TestAgainstURL(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub := web.NewHub(log)
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "t.db"), storage.Options{AfterCapture: hub.Publish, Log: log})
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "t.db"), storage.Options{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(ctx, web.Config{Version: "test"}, db, hub, log)
+	srv, err := web.New(ctx, web.Config{Version: "test"}, db, log)
 	if err != nil {
 		t.Fatal(err)
 	}

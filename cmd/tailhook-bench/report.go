@@ -19,6 +19,7 @@ type report struct {
 	Big                *bigReport     `json:"big,omitempty"`
 	Prune              *pruneReport   `json:"prune,omitempty"`
 	Forward            *forwardReport `json:"forward,omitempty"`
+	Soak               *soakReport    `json:"soak,omitempty"`
 }
 
 func (r *report) text(w io.Writer) {
@@ -84,6 +85,9 @@ func (r *report) text(w io.Writer) {
 		} else {
 			fmt.Fprintf(w, "pruning did not finish within the time limit; %d errors\n", p.Errors)
 		}
+	}
+	if r.Soak != nil {
+		r.Soak.text(w, r.BodyBytes)
 	}
 }
 

@@ -60,10 +60,7 @@ func TestAutoForwardBurstAcrossSIGKILL(t *testing.T) {
 	}
 
 	dbPath := t.TempDir() + "/burst.db"
-	addr := freeAddr(t)
-	cmd := startBinary(t, "serve", "--addr", addr, "--db", dbPath, "--rate-limit", "0")
-	base := "http://" + addr
-	waitHealthy(t, base)
+	cmd, base := startBinary(t, "", "--db", dbPath, "--rate-limit", "0")
 	bin := createBin(t, base)
 	req, _ := http.NewRequest("PUT", base+"/api/bins/"+bin.ID+"/forwarding", strings.NewReader(`{"url":"`+target.URL+`/in"}`))
 	req.Header.Set("Authorization", "Bearer "+bin.Token)
@@ -127,10 +124,7 @@ func TestAutoForwardBurstAcrossSIGKILL(t *testing.T) {
 	t.Logf("killed after %d acknowledged captures, %d deliveries", len(ackedCopy(&amu, acked)), first)
 
 	// Second life: the rest of the burst.
-	addr2 := freeAddr(t)
-	startBinary(t, "serve", "--addr", addr2, "--db", dbPath, "--rate-limit", "0")
-	base2 := "http://" + addr2
-	waitHealthy(t, base2)
+	_, base2 := startBinary(t, "", "--db", dbPath, "--rate-limit", "0")
 	post2 := func() {
 		// As many more as were not acknowledged, numbered above n.
 		var wg sync.WaitGroup

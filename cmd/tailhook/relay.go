@@ -81,5 +81,10 @@ func relayCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if *verbose {
 		o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return relay.Run(ctx, o)
+	err = relay.Run(ctx, o)
+	if errors.Is(err, relay.ErrOptions) {
+		// A URL that is not a bin's is a usage error like any other: exit 2.
+		return usageError{err.Error() + " (see 'tailhook help relay')"}
+	}
+	return err
 }

@@ -24,12 +24,12 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hub := web.NewHub(log)
 	db, err := storage.Open(ctx, c.DB, storage.Options{
-		MaxRequests:  c.MaxRequests,
-		Retention:    c.Retention,
-		AfterCapture: hub.Publish,
-		Log:          log,
+		MaxRequests: c.MaxRequests,
+		MaxStorage:  c.MaxStorage,
+		KeepFree:    keepFree(c.MaxStorage),
+		Retention:   c.Retention,
+		Log:         log,
 	})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -49,8 +49,12 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		SessionKey:             c.SessionKey,
 		ForwardConnectTimeout:  c.ForwardConnectTimeout,
 		ForwardTimeout:         c.ForwardTimeout,
+		CaptureHost:            c.CaptureHost,
+		BodyTimeout:            c.BodyTimeout,
+		MaxInflight:            c.MaxInflight,
+		BinLimit:               c.BinLimit,
 		Version:                version,
-	}, db, hub, log)
+	}, db, log)
 	if err != nil {
 		ln.Close()
 		db.Close()
@@ -62,21 +66,29 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	}
 	hs := &http.Server{
 		Handler: handler,
-		// A sender that trickles its headers is cut off; the contract says 10 s.
-		ReadHeaderTimeout: 10 * time.Second,
+		// A sender that trickles its headers is cut off; the contract says
+		// 10 s, the default of --read-header-timeout.
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		MaxHeaderBytes:    1 << 20,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: it is an absolute deadline that would kill event
 		// streams. Streams set their own per-write deadlines.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// Not ctx itself: a signal must not cancel requests mid-way. Shutdown
+		// lets in-flight captures finish, and long polls and delayed answers
+		// see the server's own shutdown (srv.Close) and answer 503.
 		BaseContext: func(net.Listener) context.Context {
-			return ctx
+			return context.WithoutCancel(ctx)
 		},
 	}
 	hs.RegisterOnShutdown(srv.Close)
 
 	log.Info("tailhook listening", "url", displayURL(ln.Addr().String(), c.BaseURL), "addr", ln.Addr().String(),
-		"db", c.DB, "version", version, "max_body", formatBytes(c.MaxBody))
+		"db", c.DB, "version", version, "max_body", formatBytes(c.MaxBody), "max_storage", storageBudget(db))
+	if allInterfaces(c.Addr) {
+		log.Warn("listening on every network interface: tailhook is reachable from other machines; "+
+			"use --addr 127.0.0.1:PORT to keep it local", "addr", c.Addr)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
@@ -151,4 +163,27 @@ func withPprof(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// keepFree is the share of the database's file system left free when
+// --max-storage is not given (the contract's default).
+func keepFree(maxStorage int64) float64 {
+	if maxStorage > 0 {
+		return 0
+	}
+	return 0.10
+}
+
+// storageBudget describes the database's budget for the start-up log line.
+func storageBudget(db *storage.DB) string {
+	_, budget := db.Space()
+	switch {
+	case budget <= 0:
+		return "none"
+	case budget%(1<<20) == 0:
+		return formatBytes(budget) // as given
+	case budget >= 1<<30:
+		return fmt.Sprintf("%.1fGiB", float64(budget)/(1<<30))
+	}
+	return fmt.Sprintf("%.1fMiB", float64(budget)/(1<<20))
 }
