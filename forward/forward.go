@@ -118,7 +118,7 @@ func New(o Options) *Client {
 		TLSHandshakeTimeout:    o.ConnectTimeout,
 		ExpectContinueTimeout:  time.Second,
 		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    4,
+		MaxIdleConnsPerHost:    8, // an independent auto-forward bin has 8 in flight
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 1 << 20,
 		// The bytes we report must be the bytes the target sent.

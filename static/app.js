@@ -793,12 +793,14 @@
       var f = bin.forwarding;
       $('#forwarding-summary').textContent = !f.url ? 'off' : f.enabled ? 'on → ' + f.url : 'paused (' + f.url + ')';
       fwdForm.elements.enabled.checked = f.enabled || !f.url;
+      if (f.mode) fwdForm.elements.mode.value = f.mode;
     };
     fwdForm.addEventListener('submit', function (e) {
       e.preventDefault();
       tell(fwdForm, 'Saving…');
       api('PUT', fwdForm.getAttribute('data-url'), {
-        url: fwdForm.elements.url.value.trim(), enabled: fwdForm.elements.enabled.checked
+        url: fwdForm.elements.url.value.trim(), enabled: fwdForm.elements.enabled.checked,
+        mode: fwdForm.elements.mode.value
       }).then(function (bin) { fwdSaved(bin); tell(fwdForm, 'Saved.'); })
         .catch(function (err) { tell(fwdForm, err.message); });
     });

@@ -123,9 +123,20 @@ func (s *SignatureConfig) RejectsInvalid() bool {
 type Forwarding struct {
 	URL     string
 	Enabled bool
+	Mode    string // ForwardInOrder or ForwardIndependent
 }
 
-const binColumns = `id, name, token_hash, owner, created_at, last_active_at, seq, response, signature, forward_url, forward_on, replay_url`
+// Auto-forward modes of a bin.
+const (
+	// ForwardInOrder delivers a bin's captures one at a time, in capture
+	// order: a delivery waiting for a retry holds back the later ones.
+	ForwardInOrder = "in_order"
+	// ForwardIndependent delivers up to a few of a bin's captures at once,
+	// in no particular order; a retrying one holds back no other.
+	ForwardIndependent = "independent"
+)
+
+const binColumns = `id, name, token_hash, owner, created_at, last_active_at, seq, response, signature, forward_url, forward_on, replay_url, forward_mode`
 
 func scanBin(row interface{ Scan(...any) error }) (Bin, error) {
 	var (
@@ -135,7 +146,7 @@ func scanBin(row interface{ Scan(...any) error }) (Bin, error) {
 		fwdOn           bool
 	)
 	err := row.Scan(&b.ID, &b.Name, &b.TokenHash, &b.Owner, &created, &active, &b.Seq, &response, &sig,
-		&b.Forwarding.URL, &fwdOn, &b.ReplayURL)
+		&b.Forwarding.URL, &fwdOn, &b.ReplayURL, &b.Forwarding.Mode)
 	if err != nil {
 		return Bin{}, err
 	}
@@ -182,7 +193,8 @@ func (db *DB) CreateBin(ctx context.Context, name, owner string) (Bin, string, e
 	var b Bin
 	err := db.write(ctx, func(t *wtx) error {
 		b = Bin{ID: newID(16), Name: name, TokenHash: hashToken(token), Owner: owner,
-			CreatedAt: t.now.UTC().Truncate(time.Millisecond), LastActiveAt: t.now.UTC().Truncate(time.Millisecond)}
+			CreatedAt: t.now.UTC().Truncate(time.Millisecond), LastActiveAt: t.now.UTC().Truncate(time.Millisecond),
+			Forwarding: Forwarding{Mode: ForwardInOrder}}
 		_, err := t.exec(`INSERT INTO bins (id, name, token_hash, owner, created_at, last_active_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			b.ID, b.Name, b.TokenHash, b.Owner, b.CreatedAt.UnixMilli(), b.LastActiveAt.UnixMilli())
 		return err
@@ -312,7 +324,15 @@ func (db *DB) SetSignature(ctx context.Context, id string, s *SignatureConfig) (
 
 // SetForwarding sets the bin's auto-forward target.
 func (db *DB) SetForwarding(ctx context.Context, id string, f Forwarding) (Bin, error) {
-	return db.updateBin(ctx, id, `forward_url = ?, forward_on = ?`, f.URL, f.Enabled)
+	mode := f.Mode
+	switch mode {
+	case "":
+		mode = ForwardInOrder
+	case ForwardInOrder, ForwardIndependent:
+	default:
+		return Bin{}, fmt.Errorf("set forwarding of bin %s: unknown mode %q", id, mode)
+	}
+	return db.updateBin(ctx, id, `forward_url = ?, forward_on = ?, forward_mode = ?`, f.URL, f.Enabled, mode)
 }
 
 // SetName renames the bin.

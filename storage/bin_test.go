@@ -37,7 +37,7 @@ func TestCreateBin(t *testing.T) {
 	if !reflect.DeepEqual(got, b) {
 		t.Errorf("Bin()\n got %+v\nwant %+v", got, b)
 	}
-	if got.Response != nil || got.Signature != nil || got.Forwarding != (Forwarding{}) || got.Seq != 0 {
+	if got.Response != nil || got.Signature != nil || got.Forwarding != (Forwarding{Mode: ForwardInOrder}) || got.Seq != 0 {
 		t.Errorf("new bin has settings: %+v", got)
 	}
 
@@ -247,6 +247,13 @@ func TestBinSettings(t *testing.T) {
 	}
 
 	f := Forwarding{URL: "https://example.com/hooks?x=1", Enabled: true}
+	if b, err = db.SetForwarding(ctx, bin.ID, f); err != nil || b.Forwarding != (Forwarding{URL: f.URL, Enabled: true, Mode: ForwardInOrder}) {
+		t.Errorf("SetForwarding without a mode = %+v, %v; want mode in_order", b.Forwarding, err)
+	}
+	if _, err = db.SetForwarding(ctx, bin.ID, Forwarding{URL: f.URL, Mode: "sideways"}); err == nil {
+		t.Errorf("SetForwarding with an unknown mode: no error")
+	}
+	f.Mode = ForwardIndependent
 	if b, err = db.SetForwarding(ctx, bin.ID, f); err != nil || b.Forwarding != f {
 		t.Errorf("SetForwarding = %+v, %v", b.Forwarding, err)
 	}

@@ -194,3 +194,75 @@ func TestDueDeliveriesHeadOfLinePerBin(t *testing.T) {
 		t.Errorf("due after delivery = %v, want %v", got, want)
 	}
 }
+
+// ClaimDeliveries reads a bin's pending jobs with what they send, in capture
+// order; RecordAttempts records several outcomes at once and skips a job
+// whose request is gone.
+func TestClaimAndRecordDeliveries(t *testing.T) {
+	clock := newFakeClock()
+	db := mustOpenDB(t, Options{Now: clock.Now})
+	ctx := context.Background()
+	bin, other := mustCreateBin(t, db, "", ""), mustCreateBin(t, db, "", "")
+	now := clock.Now()
+	var jobs []Delivery
+	for i := range 3 {
+		r := newRequest(bin.ID)
+		r.Body = []byte{'a' + byte(i)}
+		c, err := db.Capture(ctx, Capture{Request: r, DeliverTo: "http://t.example/" + string(rune('a'+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, *c.Request.Delivery)
+	}
+	mustCapture(t, db, newRequest(bin.ID)) // no job
+	if _, err := db.Capture(ctx, Capture{Request: newRequest(other.ID), DeliverTo: "http://t.example/o"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ClaimDeliveries(ctx, bin.ID, now, true, 10)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("ClaimDeliveries = %d jobs, %v; want 3", len(got), err)
+	}
+	want := newRequest(bin.ID)
+	for i, j := range got {
+		if j.Delivery != jobs[i] || string(j.Body) != string(rune('a'+i)) || j.Method != want.Method || j.Header.Get("Content-Type") != want.Header.Get("Content-Type") {
+			t.Errorf("job %d = %+v, want %+v with its request", i, j, jobs[i])
+		}
+	}
+	if got, _ := db.ClaimDeliveries(ctx, bin.ID, now, true, 2); len(got) != 2 || got[1].ID != jobs[1].ID {
+		t.Errorf("limit 2: %+v", got)
+	}
+
+	// The first is delivered, the second waits 5 s for a retry; the
+	// request of the third is deleted meanwhile.
+	retry := now.Add(5 * time.Second)
+	if err := db.DeleteRequest(ctx, bin.ID, jobs[2].Seq); err != nil {
+		t.Fatal(err)
+	}
+	f := func(status, attempt int) Forward {
+		return Forward{URL: "http://t.example/", Status: status, Attempt: attempt, Auto: true, At: now}
+	}
+	found, err := db.RecordAttempts(ctx, []Attempt{
+		{Delivery: jobs[0], Forward: f(200, 1), State: DeliveryDelivered, Next: now},
+		{Delivery: jobs[1], Forward: f(503, 1), State: DeliveryPending, Next: retry},
+		{Delivery: jobs[2], Forward: f(200, 1), State: DeliveryDelivered, Next: now},
+	})
+	if err != nil || !slices.Equal(found, []bool{true, true, false}) {
+		t.Fatalf("RecordAttempts = %v, %v; want [true true false]", found, err)
+	}
+	if got, _ := db.ClaimDeliveries(ctx, bin.ID, now, true, 10); len(got) != 0 {
+		t.Errorf("due now after the attempts: %+v", got)
+	}
+	if got, _ := db.ClaimDeliveries(ctx, bin.ID, now, false, 10); len(got) != 1 || got[0].ID != jobs[1].ID || got[0].Attempts != 1 || !got[0].NextAt.Equal(retry) {
+		t.Errorf("pending after the attempts: %+v", got)
+	}
+	if at, ok, err := db.NextDeliveryOf(ctx, bin.ID); !ok || err != nil || !at.Equal(retry) {
+		t.Errorf("NextDeliveryOf = %v, %v, %v; want %v", at, ok, err, retry)
+	}
+	if bins, err := db.PendingBins(ctx); err != nil || len(bins) != 2 {
+		t.Errorf("PendingBins = %v, %v; want both bins", bins, err)
+	}
+	r, _ := db.Request(ctx, bin.ID, jobs[0].Seq)
+	if r.Delivery.State != DeliveryDelivered || len(r.Forwards) != 1 || r.Forwards[0] != f(200, 1) {
+		t.Errorf("first request after its attempt: %+v, %+v", r.Delivery, r.Forwards)
+	}
+}

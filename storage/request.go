@@ -212,8 +212,7 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		r.Seq, r.ID = seq, RequestID(seq)
 		if c.DeliverTo != "" {
 			next := t.now.UTC().Truncate(time.Millisecond)
-			res, err := t.exec(`INSERT INTO deliveries (request_pk, bin_id, url, state, next_at) VALUES (?, ?, ?, 'pending', ?)`,
-				r.pk, r.BinID, c.DeliverTo, next.UnixMilli())
+			res, err := t.stmt(db.dstmts.queue).ExecContext(t.ctx, r.pk, r.BinID, c.DeliverTo, next.UnixMilli())
 			if err != nil {
 				return fmt.Errorf("queue delivery: %w", err)
 			}

@@ -85,6 +85,7 @@ type DB struct {
 	waiting  atomic.Int64  // batches committed whose fsync has not started yet
 	wal      walFile       // syncer goroutine only
 	stmts    writerStmts
+	dstmts   deliveryStmts
 	counters map[string]*binCounter // committed seq counters; writer goroutine only
 	held     *op                    // an op that starts the next batch; writer goroutine only
 	bins     binCache               // bins for the capture path
@@ -210,7 +211,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	n := max(4, runtime.NumCPU())
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
-	if err := db.prepare(ctx); err != nil {
+	if err := errors.Join(db.prepare(ctx), db.prepareDeliveries(ctx)); err != nil {
+		db.stmts.close()
+		db.dstmts.close()
 		db.w.Close()
 		db.r.Close()
 		return nil, err
@@ -265,6 +268,7 @@ func (db *DB) close() error {
 	db.mu.Unlock()
 	db.wg.Wait()
 	db.stmts.close()
+	db.dstmts.close()
 	// A final checkpoint keeps the -wal file small for the next start.
 	_, _ = db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(db.r.Close(), db.w.Close())

@@ -24,8 +24,9 @@ type op struct {
 	// atomic says fn writes nothing when it fails, so it needs no
 	// savepoint of its own (a plain capture: one INSERT).
 	atomic bool
-	// background marks the pruner's work: nobody waits for it to be
-	// durable (lost in a crash, it is done again), so it is committed in
+	// background marks the pruner's work and auto-forward's attempt
+	// records: nobody waits for them to be durable (lost in a crash, the
+	// work is done again, the delivery made again), so it is committed in
 	// batches of its own and acknowledged without an fsync; the next fsync
 	// of a capture covers it. Captures never share its transaction, nor
 	// wait for its fsync. A background op has no after hook.
@@ -172,7 +173,8 @@ func (db *DB) write(ctx context.Context, fn func(*wtx) error, after func()) erro
 	return db.submit(ctx, &op{fn: fn, after: after})
 }
 
-// writeBackground is write for the pruner's work: see op.background.
+// writeBackground is write for the pruner's work and delivery records: see
+// op.background.
 func (db *DB) writeBackground(ctx context.Context, fn func(*wtx) error) error {
 	return db.submit(ctx, &op{fn: fn, background: true})
 }

@@ -186,11 +186,19 @@ func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) err
 	var in struct {
 		URL     string `json:"url"`
 		Enabled *bool  `json:"enabled"`
+		Mode    string `json:"mode"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
 	enabled := in.Enabled == nil || *in.Enabled
+	switch in.Mode {
+	case "":
+		in.Mode = storage.ForwardInOrder
+	case storage.ForwardInOrder, storage.ForwardIndependent:
+	default:
+		return badRequest(`"mode" must be "in_order" or "independent", not ` + quote(in.Mode))
+	}
 	if in.URL == "" && enabled {
 		return badRequest(`"url" is required to turn auto-forward on`)
 	}
@@ -202,7 +210,7 @@ func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) err
 			return &apiError{http.StatusUnprocessableEntity, err.Error() + refusedHint(err)}
 		}
 	}
-	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: in.URL, Enabled: enabled})
+	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: in.URL, Enabled: enabled, Mode: in.Mode})
 	if err != nil {
 		return err
 	}
@@ -215,7 +223,7 @@ func (s *Server) handleForwardingDelete(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: bin.Forwarding.URL, Enabled: false})
+	bin, err = s.db.SetForwarding(r.Context(), bin.ID, storage.Forwarding{URL: bin.Forwarding.URL, Enabled: false, Mode: bin.Forwarding.Mode})
 	if err != nil {
 		return err
 	}
@@ -250,7 +258,7 @@ func (s *Server) setDelivery(w http.ResponseWriter, r *http.Request, state strin
 	if err != nil {
 		return err
 	}
-	s.deliverer.kick()
+	s.deliverer.kick(bin.ID)
 	s.forwardChanged(r.Context(), bin.ID, req.Seq)
 	req.Delivery = &d
 	writeJSON(w, http.StatusOK, toRequestJSON(req, false).Delivery)

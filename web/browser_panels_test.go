@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tailhook-dev/tailhook/storage"
 )
 
 // waitJS polls a JavaScript condition in the page until it is true.
@@ -104,6 +106,16 @@ func TestBrowserPanels(t *testing.T) {
 	close(release)
 	step(t, ctx, 5*time.Second, "the badge turns delivered live",
 		chromedp.WaitVisible(chromedp.CSS(`#request-list [data-request-id="req_5"] .dlv[data-delivery="delivered"]`)))
+
+	// The delivery mode is a select in the same form.
+	step(t, ctx, 5*time.Second, "switch to independent delivery",
+		chromedp.SetValue(chromedp.CSS(`#forwarding-form select[name="mode"]`), "independent"),
+		chromedp.Click(chromedp.CSS(`#forwarding-form button[type="submit"]`)),
+	)
+	waitJS(t, ctx, `document.querySelector('#forwarding-form .form-status').textContent === 'Saved.'`, 5*time.Second, "mode saved")
+	if b, err := a.db.Bin(context.Background(), binID); err != nil || b.Forwarding.Mode != storage.ForwardIndependent {
+		t.Errorf("forwarding after saving the panel: %+v, %v", b.Forwarding, err)
+	}
 	if !evalIn[bool](t, ctx, `window.__sameDocument === true`) {
 		t.Error("the page was reloaded")
 	}

@@ -171,7 +171,7 @@ func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Reque
 	// with others, and a sender hanging up must not cancel it.
 	captured, err := s.db.Capture(context.WithoutCancel(ctx), c)
 	if err == nil && c.DeliverTo != "" {
-		s.deliverer.kick()
+		s.deliverer.kick(bin.ID)
 	}
 	return captured, err
 }

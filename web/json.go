@@ -133,6 +133,7 @@ type signatureJSON struct {
 type forwardingJSON struct {
 	URL     string `json:"url"`
 	Enabled bool   `json:"enabled"`
+	Mode    string `json:"mode"` // in_order or independent
 }
 
 func (s *Server) toBinJSON(r *http.Request, b *storage.Bin) binJSON {
@@ -140,7 +141,7 @@ func (s *Server) toBinJSON(r *http.Request, b *storage.Bin) binJSON {
 	j := binJSON{
 		ID: b.ID, Name: b.Name, CaptureURL: s.captureBase(r) + "/b/" + b.ID, InspectURL: base + "/bins/" + b.ID,
 		CreatedAt: b.CreatedAt.UTC().Format(timeFormat), LastSeq: b.Seq, Response: b.Response,
-		Forwarding: forwardingJSON{URL: b.Forwarding.URL, Enabled: b.Forwarding.Enabled},
+		Forwarding: forwardingJSON{URL: b.Forwarding.URL, Enabled: b.Forwarding.Enabled, Mode: b.Forwarding.Mode},
 	}
 	j.Handshakes = b.Signature.HandshakesOn()
 	if b.Signature != nil && b.Signature.Provider != "" {

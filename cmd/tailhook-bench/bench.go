@@ -129,6 +129,10 @@ func (b *bench) scenario(ctx context.Context, name string, rep *report) error {
 		r, err := b.prune(ctx)
 		rep.Prune = r
 		return err
+	case "forward":
+		r, err := b.forward(ctx, t)
+		rep.Forward = r
+		return err
 	case "soak":
 		r, err := b.soak(ctx)
 		rep.Soak = r

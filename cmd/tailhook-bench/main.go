@@ -51,6 +51,8 @@ type config struct {
 	PruneCap     int64
 	PruneRate    float64
 	PruneTimeout time.Duration
+	ForwardConns int
+	ForwardBurst int
 	SoakDuration time.Duration
 	SoakCap      int64
 	SoakSample   time.Duration
@@ -59,7 +61,7 @@ type config struct {
 	Dir          string
 }
 
-var allScenarios = []string{"capture", "subscribers", "live", "big", "prune", "soak"}
+var allScenarios = []string{"capture", "subscribers", "live", "big", "prune", "soak", "forward"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -83,6 +85,11 @@ Scenarios (--scenarios, comma-separated; default capture,subscribers,live):
                empty bin, list and detail p99, inspector page time, RSS
   prune        a bin --prune-rows over its cap is pruned while an open loop at
                --prune-rate captures into another bin: latency before and during
+  forward      auto-forward to a no-op target in this process: capture rate with it
+               on against off (--forward-conns connections), then per mode
+               (in_order, independent) the rate at which a held-back burst of
+               --forward-burst captures is delivered; lost, duplicated and
+               out-of-order deliveries are counted each time
   soak         --conns connections capture at full speed into one bin capped at
                --soak-cap for --soak-duration; every --soak-sample it prints the
                rate, capture p99, database size (+WAL), RSS and the bin's count
@@ -108,6 +115,8 @@ Flags:
 	fs.Int64Var(&c.PruneCap, "prune-cap", 10_000, "--max-requests of the prune scenario's server")
 	fs.Float64Var(&c.PruneRate, "prune-rate", 500, "requests per second captured while pruning")
 	fs.DurationVar(&c.PruneTimeout, "prune-timeout", 3*time.Minute, "longest the prune scenario runs")
+	fs.IntVar(&c.ForwardConns, "forward-conns", 8, "connections of the forward scenario's load")
+	fs.IntVar(&c.ForwardBurst, "forward-burst", 5000, "captures in each burst of the forward scenario")
 	fs.DurationVar(&c.SoakDuration, "soak-duration", 2*time.Minute, "length of the soak scenario")
 	fs.Int64Var(&c.SoakCap, "soak-cap", 1000, "--max-requests of the soak scenario's server")
 	fs.DurationVar(&c.SoakSample, "soak-sample", 5*time.Second, "sampling interval of the soak scenario")
@@ -128,8 +137,8 @@ Flags:
 		c.Scenarios = append(c.Scenarios, s)
 	}
 	switch {
-	case c.Conns < 1, c.Rounds < 1, c.Body < 0, c.Subscribers < 1, c.Rate <= 0, c.PruneRate <= 0:
-		return c, errors.New("--conns, --rounds, --subscribers, --rate and --prune-rate must be positive, --body not negative")
+	case c.Conns < 1, c.ForwardConns < 1, c.ForwardBurst < 1, c.Rounds < 1, c.Body < 0, c.Subscribers < 1, c.Rate <= 0, c.PruneRate <= 0:
+		return c, errors.New("--conns, --forward-conns, --forward-burst, --rounds, --subscribers, --rate and --prune-rate must be positive, --body not negative")
 	case c.Duration < 100*time.Millisecond*time.Duration(c.Rounds), c.LiveDuration < 100*time.Millisecond:
 		return c, errors.New("--duration must give each round at least 100ms; --live-duration at least 100ms")
 	case c.PruneCap < 1 || c.PruneRows <= c.PruneCap:

@@ -18,6 +18,7 @@ type report struct {
 	Live               []*liveReport  `json:"live,omitempty"`
 	Big                *bigReport     `json:"big,omitempty"`
 	Prune              *pruneReport   `json:"prune,omitempty"`
+	Forward            *forwardReport `json:"forward,omitempty"`
 	Soak               *soakReport    `json:"soak,omitempty"`
 }
 
@@ -71,6 +72,9 @@ func (r *report) text(w io.Writer) {
 		fmt.Fprintf(w, "request detail:        p50 %.2f ms  p99 %.2f ms\n", b.Detail.P50Ms, b.Detail.P99Ms)
 		fmt.Fprintf(w, "inspector page:        p50 %.2f ms  p99 %.2f ms  (%.0f KiB)\n", b.Inspector.P50Ms, b.Inspector.P99Ms, b.InspectorKiB)
 		fmt.Fprintf(w, "RSS %.1f MiB (peak %.1f MiB), database %.0f MiB, %d capture errors\n", b.RSSMiB, b.PeakRSSMiB, b.DBMiB, b.RequestErrors)
+	}
+	if r.Forward != nil {
+		r.Forward.text(w)
 	}
 	if p := r.Prune; p != nil {
 		fmt.Fprintf(w, "\nPruning: %d requests over a cap of %d, while capturing %.0f/s into another bin\n", p.Rows, p.Cap, p.Rate)
