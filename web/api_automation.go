@@ -211,26 +211,37 @@ func (s *Server) toShareJSON(r *http.Request, sh storage.Share) shareJSON {
 		CreatedAt: sh.CreatedAt.Format(timeFormat), ExpiresAt: sh.ExpiresAt.Format(timeFormat)}
 }
 
+// readExpiresIn reads a body's optional {"expires_in": "…"}: def when it is
+// absent, an error naming examples and the maximum when it is not a positive
+// duration of at most max.
+func readExpiresIn(w http.ResponseWriter, r *http.Request, def, max time.Duration, examples, maxText string) (time.Duration, error) {
+	var in struct {
+		ExpiresIn string `json:"expires_in"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return 0, err
+	}
+	if in.ExpiresIn == "" {
+		return def, nil
+	}
+	ttl, err := parseDuration(in.ExpiresIn)
+	if err != nil || ttl <= 0 {
+		return 0, badRequest("expires_in must be a positive duration such as " + examples)
+	}
+	if ttl > max {
+		return 0, badRequest("expires_in is over the maximum of " + maxText)
+	}
+	return ttl, nil
+}
+
 func (s *Server) handleShareCreate(w http.ResponseWriter, r *http.Request) error {
 	bin, err := s.binFrom(r, false)
 	if err != nil {
 		return err
 	}
-	var in struct {
-		ExpiresIn string `json:"expires_in"`
-	}
-	if err := decodeJSON(w, r, &in); err != nil {
+	ttl, err := readExpiresIn(w, r, defaultShareTTL, maxShareTTL, `"24h" or "7d"`, "30 days (720h)")
+	if err != nil {
 		return err
-	}
-	ttl := defaultShareTTL
-	if in.ExpiresIn != "" {
-		ttl, err = parseDuration(in.ExpiresIn)
-		if err != nil || ttl <= 0 {
-			return badRequest(`expires_in must be a positive duration such as "24h" or "7d"`)
-		}
-		if ttl > maxShareTTL {
-			return badRequest("expires_in is over the maximum of 30 days (720h)")
-		}
 	}
 	sh, err := s.db.CreateShare(r.Context(), bin.ID, ttl)
 	if err != nil {

@@ -53,21 +53,9 @@ func (s *Server) handleLoginLinkCreate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	var in struct {
-		ExpiresIn string `json:"expires_in"`
-	}
-	if err := decodeJSON(w, r, &in); err != nil {
+	ttl, err := readExpiresIn(w, r, defaultLoginLinkTTL, maxLoginLinkTTL, `"15m" or "2h"`, "24h")
+	if err != nil {
 		return err
-	}
-	ttl := defaultLoginLinkTTL
-	if in.ExpiresIn != "" {
-		ttl, err = parseDuration(in.ExpiresIn)
-		if err != nil || ttl <= 0 {
-			return badRequest(`expires_in must be a positive duration such as "15m" or "2h"`)
-		}
-		if ttl > maxLoginLinkTTL {
-			return badRequest("expires_in is over the maximum of 24h")
-		}
 	}
 	l, err := s.db.CreateLoginLink(r.Context(), bin.ID, ttl)
 	if err != nil {
