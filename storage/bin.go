@@ -244,7 +244,7 @@ func (db *DB) BinsByOwner(ctx context.Context, owner string) ([]Bin, error) {
 		return nil, nil
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+binColumns+` FROM bins WHERE owner = ?
-		OR id IN (SELECT bin_id FROM bin_browsers WHERE browser = ?) ORDER BY created_at DESC, rowid DESC LIMIT 200`, owner, owner)
+		OR id IN (SELECT bin_id FROM bin_browsers WHERE browser = ?) ORDER BY created_at DESC, `+db.insertOrder()+` DESC LIMIT 200`, owner, owner)
 	if err != nil {
 		return nil, fmt.Errorf("list bins: %w", err)
 	}
@@ -368,13 +368,18 @@ func (db *DB) SettingOrInit(ctx context.Context, key string, init func() []byte)
 	var v []byte
 	err := db.write(ctx, func(t *wtx) error {
 		err := t.QueryRowContext(t.ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
-		if isNoRows(err) {
-			if v = init(); v == nil {
-				v = []byte{} // nil binds as NULL, which the column refuses
-			}
-			_, err = t.exec(`INSERT INTO settings (key, value) VALUES (?, ?)`, key, v)
+		if !isNoRows(err) {
+			return err
 		}
-		return err
+		if v = init(); v == nil {
+			v = []byte{} // nil binds as NULL, which the column refuses
+		}
+		// Instances starting at once on a new PostgreSQL database race
+		// here: one insert wins, and every one reads the winner's value.
+		if _, err := t.exec(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, v); err != nil {
+			return err
+		}
+		return t.QueryRowContext(t.ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("setting %s: %w", key, err)
@@ -383,4 +388,14 @@ func (db *DB) SettingOrInit(ctx context.Context, key string, init func() []byte)
 		v = []byte{}
 	}
 	return v, nil
+}
+
+// insertOrder is the column that breaks ties between rows created in the
+// same millisecond: SQLite's rowid (insertion order); a PostgreSQL row has
+// none, so there the id decides.
+func (db *DB) insertOrder() string {
+	if db.pg {
+		return "id"
+	}
+	return "rowid"
 }

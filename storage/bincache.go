@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // binCacheMax bounds the bins kept in memory; past it the cache starts over.
@@ -15,15 +16,31 @@ const binCacheMax = 10_000
 // from putting the old row back.
 type binCache struct {
 	mu    sync.RWMutex
-	m     map[string]Bin
+	m     map[string]cachedBin
 	epoch atomic.Uint64
+	// ttl, when set, bounds how long an entry is trusted. With PostgreSQL,
+	// other instances change bins too: their events drop entries at once,
+	// and the ttl is the backstop for an event that was lost.
+	ttl time.Duration
 }
+
+type cachedBin struct {
+	Bin
+	at time.Time
+}
+
+// binCacheTTL is the ttl with PostgreSQL: a setting changed on one instance
+// applies on all within it even when its event is lost.
+const binCacheTTL = 750 * time.Millisecond
 
 func (c *binCache) get(id string) (Bin, bool) {
 	c.mu.RLock()
 	b, ok := c.m[id]
 	c.mu.RUnlock()
-	return b, ok
+	if ok && c.ttl > 0 && time.Since(b.at) > c.ttl {
+		return Bin{}, false
+	}
+	return b.Bin, ok
 }
 
 func (c *binCache) put(b Bin, epoch uint64) {
@@ -33,9 +50,17 @@ func (c *binCache) put(b Bin, epoch uint64) {
 		return // a bin changed while this one was read: it may be stale
 	}
 	if c.m == nil || len(c.m) >= binCacheMax {
-		c.m = make(map[string]Bin)
+		c.m = make(map[string]cachedBin)
 	}
-	c.m[b.ID] = b
+	c.m[b.ID] = cachedBin{Bin: b, at: time.Now()}
+}
+
+// forgetAll drops every bin: changes may have been missed.
+func (c *binCache) forgetAll() {
+	c.mu.Lock()
+	c.epoch.Add(1)
+	clear(c.m)
+	c.mu.Unlock()
 }
 
 // forget drops a bin whose row changed. It runs on the writer goroutine
@@ -50,8 +75,8 @@ func (c *binCache) forget(id string) {
 // CachedBin returns a bin for the capture path: its settings (response,
 // signature, forwarding) are current, but Seq and LastActiveAt may be behind.
 // Anything that shows or compares those must use Bin. It returns ErrNotFound
-// like Bin. With several processes on one database (not supported with
-// SQLite) the cache would need invalidating across them.
+// like Bin. With PostgreSQL, other instances' changes reach it through the
+// event bus, and its ttl bounds how stale a missed one leaves it.
 func (db *DB) CachedBin(ctx context.Context, id string) (Bin, error) {
 	if b, ok := db.bins.get(id); ok {
 		return b, nil

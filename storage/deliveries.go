@@ -84,7 +84,11 @@ func (db *DB) prepareDeliveries(ctx context.Context) error {
 		return s
 	}
 	s := &db.dstmts
-	s.queue = prep(db.w, `INSERT INTO deliveries (request_pk, bin_id, url, state, next_at) VALUES (?, ?, ?, 'pending', ?)`)
+	queue := `INSERT INTO deliveries (request_pk, bin_id, url, state, next_at) VALUES (?, ?, ?, 'pending', ?)`
+	if db.pg {
+		queue += ` RETURNING id` // pgx has no LastInsertId
+	}
+	s.queue = prep(db.w, queue)
 	s.record = prep(db.w, `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ?
 		WHERE id = ? RETURNING request_pk`)
 	s.history = prep(db.w, `INSERT INTO forwards (request_pk, url, status, attempt, error, duration_ms, auto, at)

@@ -89,7 +89,7 @@ func addBrowser(t *wtx, binID, browser string) error {
 		return fmt.Errorf("no browser id")
 	}
 	return t.execOne(`INSERT INTO bin_browsers (bin_id, browser, added_at) SELECT id, ?, ? FROM bins WHERE id = ?
-		ON CONFLICT DO UPDATE SET added_at = excluded.added_at`, browser, t.now.UnixMilli(), binID)
+		ON CONFLICT (browser, bin_id) DO UPDATE SET added_at = excluded.added_at`, browser, t.now.UnixMilli(), binID)
 }
 
 // BrowserHasBin reports whether browser was given the bin (by AddBrowser or

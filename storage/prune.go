@@ -28,11 +28,17 @@ func (db *DB) pruner() {
 				}
 				cancel()
 			}()
-			if _, err := db.Prune(ctx); err != nil && ctx.Err() == nil {
-				db.log.Error("prune", "error", err)
-			}
-			if _, err := db.PruneShares(ctx); err != nil && ctx.Err() == nil {
-				db.log.Error("prune shares", "error", err)
+			if db.pg {
+				if err := db.prunePG(ctx); err != nil && ctx.Err() == nil {
+					db.log.Error("prune", "error", err)
+				}
+			} else {
+				if _, err := db.Prune(ctx); err != nil && ctx.Err() == nil {
+					db.log.Error("prune", "error", err)
+				}
+				if _, err := db.PruneShares(ctx); err != nil && ctx.Err() == nil {
+					db.log.Error("prune shares", "error", err)
+				}
 			}
 			cancel()
 		}

@@ -122,6 +122,26 @@ type Capture struct {
 	// and must not write to the database: the write path waits for it. The
 	// web server publishes its live event here.
 	Durable func(*Request)
+	// Rate, when set, is the bin's rate limit, enforced in the capture's
+	// transaction across every instance sharing the database (PostgreSQL;
+	// a single SQLite process limits in memory, before storage). Over it,
+	// Capture fails with a *RateLimitedError and stores nothing.
+	Rate Rate
+}
+
+// Rate is a rate limit: PerSecond captures a second, in bursts of up to Burst.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// RateLimitedError is Capture's error for a capture over its bin's Rate.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limit reached, retry after %s", e.RetryAfter)
 }
 
 // Captured is the outcome of a stored capture.
@@ -201,22 +221,18 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 				r.Answered.Status = bc.response.Pick(served).Status
 			}
 		}
-		res, err := t.stmt(db.stmts.insert).ExecContext(t.ctx, r.BinID, seq, r.Method, r.Path, r.Query, headers,
+		if err := t.rateLimit(bc, c.Rate); err != nil {
+			return err
+		}
+		r.pk, err = t.insertID(db.stmts.insert, r.BinID, seq, r.Method, r.Path, r.Query, headers,
 			r.Size, r.Truncated, r.RemoteAddr, r.Proto, r.TLS, r.ReceivedAt.UnixMicro(), encodeVerdictColumn(verdict, r.Answered), body)
 		if err != nil {
-			return fmt.Errorf("insert request: %w", err)
-		}
-		if r.pk, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
 		r.Seq, r.ID = seq, RequestID(seq)
 		if c.DeliverTo != "" {
 			next := t.now.UTC().Truncate(time.Millisecond)
-			res, err := t.stmt(db.dstmts.queue).ExecContext(t.ctx, r.pk, r.BinID, c.DeliverTo, next.UnixMilli())
-			if err != nil {
-				return fmt.Errorf("queue delivery: %w", err)
-			}
-			id, err := res.LastInsertId()
+			id, err := t.insertID(db.dstmts.queue, r.pk, r.BinID, c.DeliverTo, next.UnixMilli())
 			if err != nil {
 				return fmt.Errorf("queue delivery: %w", err)
 			}
@@ -233,6 +249,7 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 		if c.Durable != nil {
 			c.Durable(r)
 		}
+		db.bus.announce(Event{Kind: EventCaptured, Bin: r.BinID, Seq: r.Seq})
 	}}
 	err = db.submit(ctx, o)
 	if err != nil {
@@ -478,6 +495,17 @@ func (db *DB) ListRequests(ctx context.Context, binID string, o ListOptions) ([]
 		limit = 50
 	case limit > 500:
 		limit = 500
+	}
+	if db.pg && o.Query != "" {
+		reqs, err := db.scanMatching(ctx, db.r, binID, 0, o.Before, true, Filter{Query: o.Query}, limit+1, false)
+		if err != nil {
+			return nil, false, fmt.Errorf("list requests: %w", err)
+		}
+		more := len(reqs) > limit
+		if more {
+			reqs = reqs[:limit]
+		}
+		return reqs, more, nil
 	}
 	q := `SELECT ` + summaryColumns + ` FROM requests WHERE bin_id = ?`
 	args := []any{binID}

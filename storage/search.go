@@ -134,6 +134,17 @@ func (db *DB) ExportRequests(ctx context.Context, binID string, o ExportOptions)
 		limit = 20
 	}
 	limit = min(limit, 500)
+	if db.pg && o.Query != "" {
+		before := int64(0)
+		if o.UpTo > 0 {
+			before = o.UpTo + 1
+		}
+		reqs, err := db.scanMatching(ctx, db.r, binID, o.After, before, false, Filter{Query: o.Query}, limit, true)
+		if err != nil {
+			return nil, fmt.Errorf("export requests: %w", err)
+		}
+		return reqs, nil
+	}
 	q := `SELECT ` + summaryColumns + `, body FROM requests WHERE bin_id = ? AND seq > ?`
 	args := []any{binID, o.After}
 	if o.UpTo > 0 {
@@ -175,6 +186,16 @@ func (db *DB) Backlog(ctx context.Context, binID string, after int64, f Filter, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("backlog: %w", err)
 	}
+	if db.pg && f != (Filter{}) {
+		reqs, err := db.scanMatching(ctx, tx, binID, after, upTo+1, false, f, limit, true)
+		if err != nil {
+			return nil, 0, fmt.Errorf("backlog: %w", err)
+		}
+		if len(reqs) == limit {
+			upTo = reqs[len(reqs)-1].Seq
+		}
+		return reqs, upTo, nil
+	}
 	where, args := f.sql()
 	rows, err := tx.QueryContext(ctx, `SELECT `+summaryColumns+`, body FROM requests WHERE bin_id = ? AND seq > ? AND seq <= ?`+
 		where+` ORDER BY seq LIMIT ?`, append(append([]any{binID, after, upTo}, args...), limit)...)
@@ -197,4 +218,69 @@ func (db *DB) Backlog(ctx context.Context, binID string, after int64, f Filter, 
 		upTo = reqs[len(reqs)-1].Seq
 	}
 	return reqs, upTo, nil
+}
+
+// scanMatchPage is how many whole requests scanMatching reads at a time:
+// with 10 MiB bodies, 80 MiB at most in memory.
+const scanMatchPage = 8
+
+// scanMatching is search on PostgreSQL: it reads a bin's requests with
+// after < seq < before (before 0: no bound), in seq order (newest first with
+// desc), a page at a time, and keeps up to limit of those f matches, by
+// Filter.Matches, the Go side of matchSQL. PostgreSQL has no bytewise,
+// ASCII-only case folding over BYTEA to write matchSQL with, and one
+// predicate in Go gives both engines the same answers by construction, at
+// the cost of reading the bin's bodies: the same scan SQLite does, over the
+// connection. Bodies are dropped unless withBody.
+func (db *DB) scanMatching(ctx context.Context, q querier, binID string, after, before int64, desc bool, f Filter, limit int, withBody bool) ([]*Request, error) {
+	var out []*Request
+	for {
+		query := `SELECT ` + summaryColumns + `, body FROM requests WHERE bin_id = ? AND seq > ?`
+		args := []any{binID, after}
+		if before > 0 {
+			query += ` AND seq < ?`
+			args = append(args, before)
+		}
+		if desc {
+			query += ` ORDER BY seq DESC LIMIT ?`
+		} else {
+			query += ` ORDER BY seq LIMIT ?`
+		}
+		rows, err := q.QueryContext(ctx, query, append(args, scanMatchPage)...)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for rows.Next() {
+			r, err := scanRequest(rows, true)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			n++
+			if desc {
+				before = r.Seq
+			} else {
+				after = r.Seq
+			}
+			if !f.Matches(r) {
+				continue
+			}
+			if !withBody {
+				r.Body = nil
+			}
+			out = append(out, r)
+			if len(out) == limit {
+				rows.Close()
+				return out, nil
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if n < scanMatchPage {
+			return out, nil
+		}
+	}
 }

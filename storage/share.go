@@ -54,7 +54,7 @@ func (db *DB) Share(ctx context.Context, id string) (Share, error) {
 // Shares returns a bin's live shares, newest first.
 func (db *DB) Shares(ctx context.Context, binID string) ([]Share, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT id, created_at, expires_at FROM shares
-		WHERE bin_id = ? AND expires_at > ? ORDER BY created_at DESC, rowid DESC`, binID, db.opts.Now().UnixMilli())
+		WHERE bin_id = ? AND expires_at > ? ORDER BY created_at DESC, `+db.insertOrder()+` DESC`, binID, db.opts.Now().UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("list shares: %w", err)
 	}

@@ -1,6 +1,7 @@
-// Package storage keeps bins and their captured requests in SQLite.
+// Package storage keeps bins and their captured requests in SQLite, or in
+// PostgreSQL for several instances (pg.go).
 //
-// All SQL of tailhook lives here. Writes go through one goroutine that
+// All SQL of tailhook lives here. With SQLite, writes go through one goroutine that
 // group-commits whatever is queued into one transaction, so many concurrent
 // captures share one fsync while each is still acknowledged only after its
 // commit. Reads use a separate pool of read-only connections.
@@ -34,7 +35,7 @@ var (
 	ErrClosed = errors.New("database closed")
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 // Options tune a DB. The zero value is usable.
@@ -65,7 +66,13 @@ type Options struct {
 // DB is tailhook's database: one writer connection owned by one goroutine, and
 // a pool of readers on the same file.
 type DB struct {
-	path string
+	path string // the SQLite file, or the PostgreSQL URL without its password
+	// pg: the database is PostgreSQL, which other instances may share.
+	pg      bool
+	dsn     string // pg: the URL to connect with (password included: never log it)
+	schema  string // pg: the schema of tailhook's tables
+	channel string // pg: the NOTIFY channel of this schema
+	bus     *bus   // pg: events to and from the other instances
 	w    *sql.DB // exactly one connection, used only by the writer goroutine
 	r    *sql.DB // read-only pool
 	opts Options
@@ -126,7 +133,8 @@ func checkWritable(path string) error {
 }
 
 // Open opens (creating if needed) the database at path, applies pending
-// migrations and starts the writer and the pruner.
+// migrations and starts the writer and the pruner. A postgres:// or
+// postgresql:// URL opens PostgreSQL instead of an SQLite file.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -136,6 +144,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if opts.PruneEvery <= 0 {
 		opts.PruneEvery = 30 * time.Second
+	}
+	if IsPostgres(path) {
+		return openPostgres(ctx, path, opts)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -238,8 +249,11 @@ func dsn(path, extra string, pragmas ...string) string {
 	return s
 }
 
-// Path is the database file.
+// Path is the database file, or the PostgreSQL URL without its password.
 func (db *DB) Path() string { return db.path }
+
+// Shared reports whether other instances may share the database (PostgreSQL).
+func (db *DB) Shared() bool { return db.pg }
 
 // Stats returns the write-path counters.
 func (db *DB) Stats() *Stats { return &db.stats }
@@ -269,6 +283,9 @@ func (db *DB) close() error {
 	db.wg.Wait()
 	db.stmts.close()
 	db.dstmts.close()
+	if db.pg {
+		return db.w.Close()
+	}
 	// A final checkpoint keeps the -wal file small for the next start.
 	_, _ = db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(db.r.Close(), db.w.Close())
@@ -311,7 +328,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	names, err := fs.Glob(migrationFS, "migrations/sqlite/*.sql")
 	if err != nil {
 		return fmt.Errorf("list migrations: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 func TestOpenAppliesMigrationsOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub folder", "tail hook#1.db") // created, and escaped in the DSN
 	ctx := context.Background()
-	want, err := fs.Glob(migrationFS, "migrations/*.sql")
+	want, err := fs.Glob(migrationFS, "migrations/sqlite/*.sql")
 	if err != nil || len(want) == 0 {
 		t.Fatalf("embedded migrations: %v, %v", want, err)
 	}

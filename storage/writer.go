@@ -54,6 +54,7 @@ type binCounter struct {
 	base     int64
 	response *Response // nil: the default answer
 	dirty    bool      // changed in this batch, to be written out
+	tat      int64     // pg: the rate limit's theoretical arrival time, unix µs
 }
 
 func (t *wtx) exec(query string, args ...any) (sql.Result, error) {
@@ -86,6 +87,21 @@ func (t *wtx) stmt(s *sql.Stmt) *sql.Stmt {
 	return ts
 }
 
+// insertID runs an INSERT prepared as s and returns the new row's key: by
+// RETURNING on PostgreSQL, whose driver has no LastInsertId.
+func (t *wtx) insertID(s *sql.Stmt, args ...any) (int64, error) {
+	if t.db.pg {
+		var id int64
+		err := t.stmt(s).QueryRowContext(t.ctx, args...).Scan(&id)
+		return id, err
+	}
+	res, err := t.stmt(s).ExecContext(t.ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 // counter returns bin's capture counter for this batch, reading it from the
 // database the first time. Only the writer goroutine keeps counters, and it
 // is the only writer, so the copy in memory is the truth between flushes.
@@ -94,12 +110,19 @@ func (t *wtx) counter(binID string) (*binCounter, error) {
 		return c, nil
 	}
 	c := new(binCounter)
-	if committed := t.db.counters[binID]; committed != nil {
+	// With PostgreSQL every op is a transaction of its own, and the row
+	// lock (the counter statement reads FOR UPDATE) serialises captures to
+	// a bin across instances: the row is the truth, never a copy.
+	if committed := t.db.counters[binID]; !t.db.pg && committed != nil {
 		*c = *committed
 		c.dirty = false
 	} else {
 		var response string
-		err := t.stmt(t.db.stmts.counter).QueryRowContext(t.ctx, binID).Scan(&c.seq, &c.served, &response)
+		dest := []any{&c.seq, &c.served, &response}
+		if t.db.pg {
+			dest = append(dest, &c.tat)
+		}
+		err := t.stmt(t.db.stmts.counter).QueryRowContext(t.ctx, binID).Scan(dest...)
 		if isNoRows(err) {
 			return nil, ErrNotFound
 		}
@@ -124,7 +147,9 @@ func (t *wtx) counter(binID string) (*binCounter, error) {
 func (t *wtx) flush(binID string) error {
 	c := t.counters[binID]
 	delete(t.counters, binID)
-	delete(t.db.counters, binID)
+	if !t.db.pg {
+		delete(t.db.counters, binID) // the writer goroutine's own map
+	}
 	if c == nil || !c.dirty {
 		return nil
 	}
@@ -138,7 +163,11 @@ func (t *wtx) flush(binID string) error {
 // index; forwards and deliveries go with them (ON DELETE CASCADE). A
 // backlog from before (a lower cap since a restart) is the pruner's.
 func (t *wtx) writeCounter(binID string, c *binCounter) error {
-	_, err := t.stmt(t.db.stmts.setSeq).ExecContext(t.ctx, c.seq, c.served, t.now.UnixMilli(), binID)
+	args := []any{c.seq, c.served, t.now.UnixMilli(), binID}
+	if t.db.pg {
+		args = []any{c.seq, c.served, t.now.UnixMilli(), c.tat, binID}
+	}
+	_, err := t.stmt(t.db.stmts.setSeq).ExecContext(t.ctx, args...)
 	if err != nil {
 		return fmt.Errorf("write seq of bin %s: %w", binID, err)
 	}
@@ -188,6 +217,9 @@ func (db *DB) writeBin(ctx context.Context, binID string, fn func(*wtx) error) e
 
 // submit queues o for the writer and waits for its outcome.
 func (db *DB) submit(ctx context.Context, o *op) error {
+	if db.pg {
+		return db.submitPG(ctx, o)
+	}
 	o.done = make(chan error, 1)
 	db.mu.RLock()
 	if db.closed.Load() {
@@ -437,11 +469,21 @@ func (db *DB) prepare(ctx context.Context) error {
 		s, err = d.PrepareContext(ctx, q)
 		return s
 	}
-	db.stmts.counter = prep(db.w, `SELECT seq, served, response FROM bins WHERE id = ?`)
-	db.stmts.setSeq = prep(db.w, `UPDATE bins SET seq = ?, served = ?, last_active_at = ? WHERE id = ?`)
-	db.stmts.insert = prep(db.w, `INSERT INTO requests
+	counter := `SELECT seq, served, response FROM bins WHERE id = ?`
+	setSeq := `UPDATE bins SET seq = ?, served = ?, last_active_at = ? WHERE id = ?`
+	insert := `INSERT INTO requests
 		(bin_id, seq, method, path, query, headers, size, truncated, remote_addr, proto, tls, received_at, verdict, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	if db.pg {
+		// The row lock that orders a bin's captures, held until commit.
+		counter = `SELECT seq, served, response, rate_tat FROM bins WHERE id = ? FOR UPDATE`
+		setSeq = `UPDATE bins SET seq = ?, served = ?, last_active_at = ?, rate_tat = ? WHERE id = ?`
+		// pgx has no LastInsertId.
+		insert += ` RETURNING pk`
+	}
+	db.stmts.counter = prep(db.w, counter)
+	db.stmts.setSeq = prep(db.w, setSeq)
+	db.stmts.insert = prep(db.w, insert)
 	db.stmts.oldest = prep(db.w, `DELETE FROM requests WHERE pk IN
 		(SELECT pk FROM requests WHERE bin_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`)
 	db.stmts.overCap = prep(db.w, `DELETE FROM requests WHERE bin_id = ? AND seq > ? AND seq <= ?`)
