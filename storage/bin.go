@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -390,12 +391,43 @@ func (db *DB) SettingOrInit(ctx context.Context, key string, init func() []byte)
 	return v, nil
 }
 
-// insertOrder is the column that breaks ties between rows created in the
-// same millisecond: SQLite's rowid (insertion order); a PostgreSQL row has
-// none, so there the id decides.
+// insertOrder is the column that breaks ties between bins or shares created
+// in the same millisecond: insertion order, SQLite's rowid, and an identity
+// column of its own on PostgreSQL, whose rows have none.
 func (db *DB) insertOrder() string {
 	if db.pg {
-		return "id"
+		return "ord"
 	}
 	return "rowid"
+}
+
+// BinSeqs returns the newest seq of each of the bins that still exist.
+func (db *DB) BinSeqs(ctx context.Context, ids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		ids = ids[n:]
+		rows, err := db.r.QueryContext(ctx, `SELECT id, seq FROM bins WHERE id IN (?`+strings.Repeat(",?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read seqs of bins: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var seq int64
+			if err := rows.Scan(&id, &seq); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read seqs of bins: %w", err)
+			}
+			out[id] = seq
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read seqs of bins: %w", err)
+		}
+	}
+	return out, nil
 }

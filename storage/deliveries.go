@@ -89,8 +89,17 @@ func (db *DB) prepareDeliveries(ctx context.Context) error {
 		queue += ` RETURNING id` // pgx has no LastInsertId
 	}
 	s.queue = prep(db.w, queue)
-	s.record = prep(db.w, `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ?
-		WHERE id = ? RETURNING request_pk`)
+	record := `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ?
+		WHERE id = ? RETURNING request_pk`
+	if db.pg {
+		// Only the instance holding the bin's lease records its attempts:
+		// one whose lease was taken over (it stalled past the TTL) must
+		// not overwrite the new holder's outcome.
+		record = `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ?
+		WHERE id = ? AND EXISTS (SELECT 1 FROM delivery_leases l WHERE l.bin_id = deliveries.bin_id AND l.owner = ?)
+		RETURNING request_pk`
+	}
+	s.record = prep(db.w, record)
 	s.history = prep(db.w, `INSERT INTO forwards (request_pk, url, status, attempt, error, duration_ms, auto, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.claimAll = prep(db.r, strings.Replace(claimQuery, ` AND d.next_at <= ?`, ``, 1))
@@ -190,9 +199,17 @@ func (db *DB) NextDeliveryOf(ctx context.Context, binID string) (time.Time, bool
 	return time.UnixMilli(*next).UTC(), true, nil
 }
 
-// PendingBins lists the bins that have pending deliveries.
+// PendingBins lists the bins that have pending deliveries (with
+// PostgreSQL, those no other instance holds the lease of).
 func (db *DB) PendingBins(ctx context.Context) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT bin_id FROM deliveries WHERE state = 'pending'`)
+	q, args := `SELECT DISTINCT bin_id FROM deliveries WHERE state = 'pending'`, []any(nil)
+	if db.pg {
+		// Not those another instance is delivering.
+		q = `SELECT DISTINCT d.bin_id FROM deliveries d LEFT JOIN delivery_leases l ON l.bin_id = d.bin_id
+			WHERE d.state = 'pending' AND (l.bin_id IS NULL OR l.owner = ? OR l.until < ?)`
+		args = []any{db.bus.origin, db.opts.Now().UnixMilli()}
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("bins with pending deliveries: %w", err)
 	}
@@ -233,7 +250,11 @@ func (db *DB) RecordAttempts(ctx context.Context, attempts []Attempt) (found []b
 		for i, a := range attempts {
 			f := a.Forward
 			var pk int64
-			err := record.QueryRowContext(t.ctx, a.State, f.Attempt, a.Next.UnixMilli(), f.Status, f.Error, a.Delivery.ID).Scan(&pk)
+			args := []any{a.State, f.Attempt, a.Next.UnixMilli(), f.Status, f.Error, a.Delivery.ID}
+			if db.pg {
+				args = append(args, db.bus.origin)
+			}
+			err := record.QueryRowContext(t.ctx, args...).Scan(&pk)
 			if isNoRows(err) {
 				continue // the request was deleted meanwhile, and its job with it
 			}
@@ -257,4 +278,46 @@ func (db *DB) RecordAttempts(ctx context.Context, attempts []Attempt) (found []b
 		return nil, fmt.Errorf("record %d delivery attempts: %w", len(attempts), err)
 	}
 	return found, nil
+}
+
+// deliveryLeaseTTL is how long a bin's outbox stays with the instance that
+// leased it without a renewal: after a crash, another instance takes the
+// bin's pending deliveries over once it has passed.
+const deliveryLeaseTTL = 10 * time.Second
+
+// LeaseDeliveries takes, or renews, this instance's lease on a bin's
+// outbox, and reports whether it holds it. With several instances on one
+// PostgreSQL database only the holder delivers a bin's jobs, so they go
+// once each and in capture order; a lease left to expire is taken over.
+// With SQLite the one process always holds it.
+func (db *DB) LeaseDeliveries(ctx context.Context, binID string) (bool, error) {
+	if !db.pg {
+		return true, nil
+	}
+	now := db.opts.Now()
+	res, err := db.w.ExecContext(ctx, `INSERT INTO delivery_leases (bin_id, owner, until) VALUES (?, ?, ?)
+		ON CONFLICT (bin_id) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE delivery_leases.owner = excluded.owner OR delivery_leases.until < ?`,
+		binID, db.bus.origin, now.Add(deliveryLeaseTTL).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("lease deliveries of bin %s: %w", binID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("lease deliveries of bin %s: %w", binID, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseDeliveries gives up this instance's lease on a bin's outbox (its
+// worker found nothing left to do), so that another instance whose capture
+// adds a job need not wait for it to expire.
+func (db *DB) ReleaseDeliveries(ctx context.Context, binID string) error {
+	if !db.pg {
+		return nil
+	}
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM delivery_leases WHERE bin_id = ? AND owner = ?`, binID, db.bus.origin); err != nil {
+		return fmt.Errorf("release deliveries of bin %s: %w", binID, err)
+	}
+	return nil
 }

@@ -2,13 +2,18 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tailhook-dev/tailhook/storage/pgtest"
 )
 
 // fakeClock is a settable clock for Options.Now: tests age data by moving it,
@@ -34,12 +39,50 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// mustOpenDB opens a database file in a fresh temporary folder and closes it
-// when the test ends. A test that needs to re-open the same file passes it
-// via mustOpenPath.
+// mustOpenDB opens a fresh database and closes it when the test ends: an
+// SQLite file in a temporary folder, or, when the suite runs on PostgreSQL
+// (see TestMain), a schema of its own in a throwaway cluster. A test that
+// needs to re-open the same SQLite file passes it via mustOpenPath.
 func mustOpenDB(tb testing.TB, opts Options) *DB {
 	tb.Helper()
+	if onPostgres {
+		return mustOpenPath(tb, pgtest.DSN(tb), opts)
+	}
 	return mustOpenPath(tb, filepath.Join(tb.TempDir(), "tailhook.db"), opts)
+}
+
+// onPostgres says this run of the suite is on PostgreSQL.
+var onPostgres = os.Getenv(engineEnv) == "postgres"
+
+const engineEnv = "TAILHOOK_TEST_ENGINE"
+
+// sqliteOnly skips a test of SQLite's own machinery (the writer's batches,
+// the WAL, the file) on the PostgreSQL run.
+func sqliteOnly(tb testing.TB) {
+	tb.Helper()
+	if onPostgres {
+		tb.Skip("tests SQLite's own machinery")
+	}
+}
+
+// TestMain runs the storage suite twice: on SQLite, then again in a child
+// process on PostgreSQL, so that both engines keep the same contract. The
+// PostgreSQL run skips itself (fails with CI=true) where PostgreSQL is
+// missing, through pgtest.
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if onPostgres || code != 0 {
+		os.Exit(code)
+	}
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Env = append(os.Environ(), engineEnv+"=postgres")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Println("=== storage suite again, on PostgreSQL")
+	if err := cmd.Run(); err != nil {
+		fmt.Println("storage suite on PostgreSQL:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 func mustOpenPath(tb testing.TB, path string, opts Options) *DB {

@@ -183,6 +183,11 @@ func (db *DB) submitPG(ctx context.Context, o *op) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	if o.capture != "" {
+		mu := &db.captureLocks[fnv32(o.capture)%uint32(len(db.captureLocks))]
+		mu.Lock()
+		defer mu.Unlock()
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	tx, err := db.w.BeginTx(ctx, nil)
@@ -422,4 +427,14 @@ func (db *DB) prunePG(ctx context.Context) error {
 	_, perr := db.Prune(ctx)
 	_, serr := db.PruneShares(ctx)
 	return errors.Join(perr, serr)
+}
+
+// fnv32 hashes a bin id to one of the capture locks.
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }

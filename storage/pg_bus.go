@@ -45,13 +45,13 @@ type Event struct {
 }
 
 const (
-	busQueue      = 4096                   // events waiting to be sent, or to be handled
-	busPayloadMax = 7000                   // bytes per NOTIFY (PostgreSQL's limit is 8000)
-	busIdlePing   = 5 * time.Second        // a silent listener checks its connection this often
-	busRetryMin   = 50 * time.Millisecond  // first wait before reconnecting
-	busRetryMax   = 1 * time.Second        // longest wait between reconnects
-	busPingLimit  = 3 * time.Second        // a ping slower than this means a dead connection
-	busConnectMax = 5 * time.Second        // one connection attempt
+	busQueue      = 4096                  // events waiting to be sent, or to be handled
+	busPayloadMax = 7000                  // bytes per NOTIFY (PostgreSQL's limit is 8000)
+	busIdlePing   = 5 * time.Second       // a silent listener checks its connection this often
+	busRetryMin   = 50 * time.Millisecond // first wait before reconnecting
+	busRetryMax   = 1 * time.Second       // longest wait between reconnects
+	busPingLimit  = 3 * time.Second       // a ping slower than this means a dead connection
+	busConnectMax = 5 * time.Second       // one connection attempt
 )
 
 // bus sends this instance's events and hands other instances' to a handler.

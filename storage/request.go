@@ -200,7 +200,7 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 	// again: its row, roughly.
 	grows := int64(len(body) + len(headers) + len(verdict) + len(r.Path) + len(r.Query) + 128)
 	var out Captured
-	o := &op{atomic: c.DeliverTo == "", fn: func(t *wtx) error {
+	o := &op{atomic: c.DeliverTo == "", capture: r.BinID, fn: func(t *wtx) error {
 		if r.ReceivedAt.IsZero() {
 			r.ReceivedAt = t.now
 		}

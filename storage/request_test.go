@@ -213,6 +213,7 @@ func TestCaptureUnknownBin(t *testing.T) {
 // A capture to a bin deleted a moment ago shares its transaction with good
 // captures. Its failure must stay its own.
 func TestCaptureUnknownBinDoesNotPoisonBatch(t *testing.T) {
+	sqliteOnly(t)
 	db := mustOpenDB(t, Options{})
 	ctx := context.Background()
 	good := mustCreateBin(t, db, "good", "")

@@ -61,6 +61,13 @@ func (r *Request) Matches(q string) bool {
 	if strings.Contains(foldASCII(r.Method+" "+r.Path+"?"+r.Query), l) {
 		return true
 	}
+	// The header lines are stored as "name:value" values of the header
+	// named listKey (headerlist.go), which matchSQL searches like any other.
+	for _, hl := range r.HeaderList {
+		if strings.Contains(foldASCII(escapeHeaderString(hl.Name+":"+hl.Value)), l) {
+			return true
+		}
+	}
 	for name, vs := range r.Header {
 		if strings.Contains(foldASCII(escapeHeaderString(name)), l) {
 			return true

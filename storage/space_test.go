@@ -31,6 +31,7 @@ func count(tb testing.TB, db *DB, binID string) (requests, orphans int64) {
 // keeps at most its cap plus one second's worth of captures (the contract),
 // and the newest requests are the ones kept, with their deliveries.
 func TestCapHoldsAtAnyRate(t *testing.T) {
+	sqliteOnly(t)
 	const limit = 200
 	db := mustOpenDB(t, Options{MaxRequests: limit})
 	ctx := context.Background()
@@ -138,6 +139,7 @@ func pages(tb testing.TB, db *DB) (total, free int64) {
 // Under steady churn (a bin at its cap) the file stops growing: the pages
 // the cap frees are reused.
 func TestFileStopsGrowingUnderChurn(t *testing.T) {
+	sqliteOnly(t)
 	const limit = 300
 	db := mustOpenDB(t, Options{MaxRequests: limit})
 	bin := mustCreateBin(t, db, "", "")
@@ -176,6 +178,7 @@ func TestFileStopsGrowingUnderChurn(t *testing.T) {
 // After a large delete the free pages are handed back to the file system, a
 // paced step at a time.
 func TestFreePagesHandedBack(t *testing.T) {
+	sqliteOnly(t)
 	db := mustOpenDB(t, Options{})
 	bin := mustCreateBin(t, db, "", "")
 	body := make([]byte, 4000)
@@ -215,6 +218,7 @@ func TestFreePagesHandedBack(t *testing.T) {
 // Over its budget the database refuses captures with ErrStorageFull and
 // loses nothing; once deletes free room, captures are taken again.
 func TestStorageFull(t *testing.T) {
+	sqliteOnly(t)
 	db := mustOpenDB(t, Options{MaxStorage: 2 << 20})
 	ctx := context.Background()
 	bin := mustCreateBin(t, db, "", "")
@@ -272,6 +276,7 @@ func TestStorageFull(t *testing.T) {
 // A database created before incremental auto-vacuum is converted once, at
 // open, keeping everything.
 func TestOpenConvertsAutoVacuum(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "old.db")
 	db := mustOpenPath(t, path, Options{})
 	var mode int

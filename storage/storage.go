@@ -73,10 +73,13 @@ type DB struct {
 	schema  string // pg: the schema of tailhook's tables
 	channel string // pg: the NOTIFY channel of this schema
 	bus     *bus   // pg: events to and from the other instances
-	w    *sql.DB // exactly one connection, used only by the writer goroutine
-	r    *sql.DB // read-only pool
-	opts Options
-	log  *slog.Logger
+	// pg: this instance's captures to one bin, one at a time (op.capture);
+	// striped, as bins are many.
+	captureLocks [256]sync.Mutex
+	w            *sql.DB // exactly one connection, used only by the writer goroutine
+	r            *sql.DB // read-only pool
+	opts         Options
+	log          *slog.Logger
 
 	ops     chan *op
 	closing chan struct{}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -80,6 +81,7 @@ func TestOpenAppliesNewMigration(t *testing.T) {
 }
 
 func TestOpenPragmas(t *testing.T) {
+	sqliteOnly(t)
 	db := mustOpenDB(t, Options{})
 	ctx := context.Background()
 	check := func(name string, q *sql.DB, pragma, want string) {
@@ -272,11 +274,25 @@ func TestDurableHookInSeqOrder(t *testing.T) {
 }
 
 func TestPingAndPath(t *testing.T) {
+	sqliteOnly(t)
 	db := mustOpenDB(t, Options{})
 	if err := db.Ping(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if filepath.Base(db.Path()) != "tailhook.db" {
 		t.Errorf("Path() = %q", db.Path())
+	}
+}
+
+func TestPostgresPathHidesPassword(t *testing.T) {
+	if got := redactDSN("postgres://tailhook:s3cret@db.example:5432/th?sslmode=require"); strings.Contains(got, "s3cret") || !strings.Contains(got, "db.example") {
+		t.Errorf("redactDSN = %q", got)
+	}
+	if got := redactDSN("postgres://%zz"); strings.Contains(got, "%zz") {
+		t.Errorf("redactDSN of a bad URL = %q", got)
+	}
+	_, err := Open(context.Background(), "postgres://tailhook:s3cret@127.0.0.1:1/th?connect_timeout=1", Options{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Open with an unreachable server: %v", err)
 	}
 }

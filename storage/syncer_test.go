@@ -15,6 +15,7 @@ import (
 // live listeners hear of a capture, only after an fsync of the WAL that
 // began after its commit.
 func TestCaptureWaitsForFsync(t *testing.T) {
+	sqliteOnly(t)
 	release := make(chan struct{})
 	var syncs atomic.Int64
 	var published atomic.Int64
@@ -67,6 +68,7 @@ func TestCaptureWaitsForFsync(t *testing.T) {
 // TestCaptureFailsWhenFsyncFails: a capture that may not be on disk is not
 // acknowledged as stored.
 func TestCaptureFailsWhenFsyncFails(t *testing.T) {
+	sqliteOnly(t)
 	var fail atomic.Bool
 	db := mustOpenDB(t, Options{syncWAL: func(string) error {
 		if fail.Load() {
@@ -93,6 +95,7 @@ func TestCaptureFailsWhenFsyncFails(t *testing.T) {
 // TestWALFileSync exercises the real fsync path, including a WAL that is
 // replaced under it.
 func TestWALFileSync(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x-wal")
 	var w walFile
@@ -123,6 +126,7 @@ func TestWALFileSync(t *testing.T) {
 // commit, without an fsync of their own and without waiting for the fsync
 // of a capture that is running.
 func TestBackgroundWorkSkipsFsync(t *testing.T) {
+	sqliteOnly(t)
 	var block atomic.Bool
 	release := make(chan struct{})
 	var syncs atomic.Int64

@@ -21,6 +21,11 @@ type op struct {
 	// bin names the bin whose row fn changes or deletes by SQL: its seq
 	// counter is written out before fn runs and reloaded after.
 	bin string
+	// capture names the bin a capture op adds to. With PostgreSQL, this
+	// instance's captures to one bin run one at a time, after hook
+	// included, so that hooks run in seq order as with SQLite (the bin
+	// row's lock orders them only until commit).
+	capture string
 	// atomic says fn writes nothing when it fails, so it needs no
 	// savepoint of its own (a plain capture: one INSERT).
 	atomic bool

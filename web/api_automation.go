@@ -279,7 +279,7 @@ func (s *Server) handleShareDelete(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	// Open shared pages stop at once; reconnecting, they get a 404.
-	s.hub.Publish(Event{Kind: ShareRevoked, Bin: bin.ID, Share: r.PathValue("share")})
+	s.publish(Event{Kind: ShareRevoked, Bin: bin.ID, Share: r.PathValue("share")})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -142,7 +142,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	// Streams opened with the old token end.
-	s.hub.Publish(Event{Kind: CredentialChanged, Bin: bin.ID})
+	s.publish(Event{Kind: CredentialChanged, Bin: bin.ID})
 	j := s.toBinJSON(r, &bin)
 	j.Token = token
 	writeJSON(w, http.StatusOK, j)
@@ -183,7 +183,7 @@ func (s *Server) handleBinDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.db.DeleteBin(r.Context(), bin.ID); err != nil {
 		return err
 	}
-	s.hub.Publish(Event{Kind: BinDeleted, Bin: bin.ID})
+	s.publish(Event{Kind: BinDeleted, Bin: bin.ID})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -114,7 +114,7 @@ func (s *Server) handleRequestDelete(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	s.hub.Publish(Event{Kind: Removed, Bin: bin.ID, Seq: seq})
+	s.publish(Event{Kind: Removed, Bin: bin.ID, Seq: seq})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -127,7 +127,7 @@ func (s *Server) handleRequestsClear(w http.ResponseWriter, r *http.Request) err
 	if err := s.db.ClearRequests(r.Context(), bin.ID); err != nil {
 		return err
 	}
-	s.hub.Publish(Event{Kind: Cleared, Bin: bin.ID})
+	s.publish(Event{Kind: Cleared, Bin: bin.ID})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

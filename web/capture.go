@@ -142,6 +142,11 @@ func (s *Server) captureFail(w http.ResponseWriter, r *http.Request, binID strin
 	if errors.Is(err, storage.ErrNotFound) {
 		err = notFound("no bin with id " + strconv.Quote(binID))
 	}
+	var limited *storage.RateLimitedError
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(limited.RetryAfter.Seconds())))))
+		err = &apiError{http.StatusTooManyRequests, "rate limit exceeded for this bin; retry later"}
+	}
 	if errors.Is(err, storage.ErrStorageFull) {
 		err = &apiError{http.StatusInsufficientStorage, "the server's storage is full (--max-storage); not stored, retry later"}
 	}
@@ -163,6 +168,12 @@ func (s *Server) store(ctx context.Context, bin *storage.Bin, req *storage.Reque
 	c := storage.Capture{Request: req, Durable: func(r *storage.Request) {
 		s.hub.Publish(Event{Kind: Captured, Bin: r.BinID, Seq: r.Seq, Request: r})
 	}}
+	if s.db.Shared() && s.cfg.RateLimit > 0 {
+		// Several instances: the limit holds across them, in the capture's
+		// own transaction (s.limits only spares the database the obvious
+		// excess).
+		c.Rate = storage.Rate{PerSecond: s.cfg.RateLimit, Burst: max(1, int(2*s.cfg.RateLimit))}
+	}
 	// A truncated capture has no body to deliver.
 	if bin.Forwarding.Enabled && bin.Forwarding.URL != "" && !req.Truncated {
 		c.DeliverTo = s.deliveryURL(bin.Forwarding.URL, req.Path, req.Query)

@@ -32,6 +32,9 @@ const (
 	// rescanEvery is a safety net: kicks start workers as soon as there is
 	// work; a periodic scan picks up anything a kick missed.
 	rescanEvery = time.Minute
+	// sharedRescanEvery is the scan with several instances: it also finds
+	// the bins whose lease another instance gave back or let expire.
+	sharedRescanEvery = time.Second
 )
 
 // retryDelay is the auto-forward retry schedule; tests shorten it.
@@ -134,7 +137,12 @@ func (d *deliverer) run(ctx context.Context) {
 		d.mu.Unlock()
 		d.workers.Wait()
 	}()
-	tick := time.NewTicker(rescanEvery)
+	every := rescanEvery
+	if d.db.Shared() {
+		// Other instances give leases back and die: look often.
+		every = sharedRescanEvery
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		bins, err := d.db.PendingBins(ctx)
@@ -189,6 +197,16 @@ const (
 // work is a bin's worker: it delivers the bin's due jobs until none is
 // pending, sleeping while the next one waits for its retry.
 func (d *deliverer) work(ctx context.Context, binID string, w *binWorker) {
+	if d.db.Shared() {
+		lctx, release, ok := d.lease(ctx, binID, w)
+		if !ok {
+			return
+		}
+		// Done (idle, or shutting down): the lease is given back now
+		// rather than when it expires.
+		defer release()
+		ctx = lctx
+	}
 	var last pass
 	stats := d.db.Stats()
 	for ctx.Err() == nil {
@@ -238,6 +256,69 @@ func (d *deliverer) work(ctx context.Context, binID string, w *binWorker) {
 		}
 		t.Stop()
 	}
+}
+
+// Leases, with several instances on one PostgreSQL database: only the
+// instance holding a bin's lease delivers its jobs, so each goes once and in
+// capture order; a worker that cannot get it leaves the bin to its holder.
+const (
+	leaseRenewEvery = 3 * time.Second        // well inside storage's 10 s lease
+	leaseTries      = 5                      // a holder about to let go: try again
+	leaseRetry      = 200 * time.Millisecond // between tries
+)
+
+// lease takes bin's lease for this worker and keeps renewing it; the
+// context it returns ends when release is called or the lease is lost (a
+// renewal failed: another instance may be sending now), and the lease is
+// given back then. ok is false when another instance holds it: the worker
+// stops, unregistered, and the periodic scan tries again later.
+func (d *deliverer) lease(ctx context.Context, binID string, w *binWorker) (lctx context.Context, release func(), ok bool) {
+	for try := 0; ; try++ {
+		got, err := d.db.LeaseDeliveries(ctx, binID)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("auto-forward: lease", "bin", binID, "error", err)
+		}
+		if got {
+			break
+		}
+		if try == leaseTries || ctx.Err() != nil {
+			d.mu.Lock()
+			delete(d.bins, binID)
+			d.mu.Unlock()
+			return ctx, nil, false
+		}
+		select {
+		case <-time.After(leaseRetry):
+		case <-ctx.Done():
+		}
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(leaseRenewEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-lctx.Done():
+				rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				if err := d.db.ReleaseDeliveries(rctx, binID); err != nil {
+					d.log.Warn("auto-forward: release lease", "bin", binID, "error", err)
+				}
+				rcancel()
+				return
+			case <-t.C:
+				if got, err := d.db.LeaseDeliveries(lctx, binID); !got && lctx.Err() == nil {
+					d.log.Warn("auto-forward: lease lost; another instance takes the bin over", "bin", binID, "error", err)
+					d.mu.Lock()
+					if d.bins[binID] == w {
+						delete(d.bins, binID)
+					}
+					d.mu.Unlock()
+					cancel()
+				}
+			}
+		}
+	}()
+	return lctx, cancel, true
 }
 
 // drainInOrder delivers a batch of the bin's jobs in capture order.
@@ -524,5 +605,5 @@ func (s *Server) forwardChanged(ctx context.Context, binID string, seq int64) {
 		}
 		return
 	}
-	s.hub.Publish(Event{Kind: ForwardChanged, Bin: binID, Seq: seq, Request: req})
+	s.publish(Event{Kind: ForwardChanged, Bin: binID, Seq: seq, Request: req})
 }

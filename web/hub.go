@@ -77,12 +77,33 @@ type Hub struct {
 	closed bool
 
 	cutoffs atomic.Int64 // subscribers that fell behind, for metrics
+
+	seenMu sync.Mutex
+	seenAt map[string]int64 // the newest capture published, per watched bin
 }
 
 // NewHub returns a hub without subscribers whose subscriptions read stored
 // captures through load (storage.DB.Backlog).
 func NewHub(load backlogFunc) *Hub {
-	return &Hub{load: load, subs: map[string]map[*Subscription]struct{}{}}
+	return &Hub{load: load, subs: map[string]map[*Subscription]struct{}{}, seenAt: map[string]int64{}}
+}
+
+// watched lists the bins that have subscribers.
+func (h *Hub) watched() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ids := make([]string, 0, len(h.subs))
+	for id := range h.subs {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// seen is the newest seq published for a watched bin (0: none yet).
+func (h *Hub) seen(bin string) int64 {
+	h.seenMu.Lock()
+	defer h.seenMu.Unlock()
+	return h.seenAt[bin]
 }
 
 // Publish hands ev to every subscription of its bin without waiting on any.
@@ -92,6 +113,11 @@ func (h *Hub) Publish(ev Event) {
 	subs := h.subs[ev.Bin]
 	if len(subs) == 0 {
 		return // the common case of a capture: nobody watches its bin
+	}
+	if ev.Kind == Captured {
+		h.seenMu.Lock()
+		h.seenAt[ev.Bin] = max(h.seenAt[ev.Bin], ev.Seq)
+		h.seenMu.Unlock()
 	}
 	ev.memo = &memo{}
 	for s := range subs {
@@ -189,6 +215,9 @@ func (s *Subscription) Close() {
 	delete(s.h.subs[s.bin], s)
 	if len(s.h.subs[s.bin]) == 0 {
 		delete(s.h.subs, s.bin)
+		s.h.seenMu.Lock()
+		delete(s.h.seenAt, s.bin)
+		s.h.seenMu.Unlock()
 	}
 }
 

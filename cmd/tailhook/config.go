@@ -7,9 +7,12 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tailhook-dev/tailhook/storage"
 )
 
 var errHelp = flag.ErrHelp
@@ -61,7 +64,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	// whether from a flag or a variable, gets one line naming its source.
 	var maxBody, maxReq, retention, rate, allowPriv, trust string
 	fs.StringVar(&c.Addr, "addr", env("ADDR", defAddr), "listen `address` (env TAILHOOK_ADDR; default :$PORT when PORT is set)")
-	fs.StringVar(&c.DB, "db", env("DB", "tailhook.db"), "SQLite database `file`, created with its folder if missing (env TAILHOOK_DB)")
+	fs.StringVar(&c.DB, "db", env("DB", "tailhook.db"), "SQLite database `file` (created with its folder if missing), or a postgres:// URL that several instances may share (env TAILHOOK_DB)")
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public `origin` used in capture URLs, e.g. https://hooks.example.com (env TAILHOOK_BASE_URL; default: from the request)")
 	fs.StringVar(&maxBody, "max-body", env("MAX_BODY", "10MiB"), "largest request body captured: bytes, KiB, MiB or GiB (env TAILHOOK_MAX_BODY)")
 	fs.StringVar(&maxReq, "max-requests", env("MAX_REQUESTS", "10000"), "requests kept per bin; the oldest are pruned (env TAILHOOK_MAX_REQUESTS)")
@@ -155,7 +158,13 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		return c, bad("addr", c.Addr, "want host:port, such as 127.0.0.1:8080 or :8080")
 	}
 	if c.DB == "" {
-		return c, bad("db", c.DB, "want a file path")
+		return c, bad("db", c.DB, "want a file path or a postgres:// URL")
+	}
+	if storage.IsPostgres(c.DB) {
+		// Never echo the URL: it may hold a password.
+		if u, err := url.Parse(c.DB); err != nil || u.Host == "" {
+			return c, bad("db", "postgres://…", "want a URL such as postgres://user:password@host:5432/tailhook")
+		}
 	}
 	if c.BaseURL != "" {
 		if err := checkBaseURL(c.BaseURL); err != nil {

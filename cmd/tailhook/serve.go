@@ -88,7 +88,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	hs.RegisterOnShutdown(srv.Close)
 
 	log.Info("tailhook listening", "url", displayURL(ln.Addr().String(), c.BaseURL), "addr", ln.Addr().String(),
-		"db", c.DB, "version", version, "max_body", formatBytes(c.MaxBody), "max_storage", storageBudget(db))
+		"db", db.Path(), "version", version, "max_body", formatBytes(c.MaxBody), "max_storage", storageBudget(db))
 	if allInterfaces(c.Addr) {
 		log.Warn("listening on every network interface: tailhook is reachable from other machines; "+
 			"use --addr 127.0.0.1:PORT to keep it local", "addr", c.Addr)
