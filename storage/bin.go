@@ -26,6 +26,11 @@ type Bin struct {
 	Signature    *SignatureConfig
 	Forwarding   Forwarding
 	ReplayURL    string // the last manual forward target
+
+	// responseText is the response column as read: PostgreSQL's one-statement
+	// capture (pg_capture.go) checks, in that statement, that the answer it
+	// chose from the cached bin is still the bin's.
+	responseText string
 }
 
 // Response is what a bin answers to captures.
@@ -151,6 +156,7 @@ func scanBin(row interface{ Scan(...any) error }) (Bin, error) {
 	if err != nil {
 		return Bin{}, err
 	}
+	b.responseText = response
 	b.CreatedAt = time.UnixMilli(created).UTC()
 	b.LastActiveAt = time.UnixMilli(active).UTC()
 	b.Forwarding.Enabled = fwdOn
@@ -368,6 +374,13 @@ func (db *DB) Setting(ctx context.Context, key string) ([]byte, error) {
 func (db *DB) SettingOrInit(ctx context.Context, key string, init func() []byte) ([]byte, error) {
 	var v []byte
 	err := db.write(ctx, func(t *wtx) error {
+		if db.pg {
+			// Instances starting at once: one runs init, the others
+			// wait here and then read its value.
+			if _, err := t.exec(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.tailhook.setting.' || ?))`, key); err != nil {
+				return err
+			}
+		}
 		err := t.QueryRowContext(t.ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
 		if !isNoRows(err) {
 			return err
@@ -375,8 +388,7 @@ func (db *DB) SettingOrInit(ctx context.Context, key string, init func() []byte)
 		if v = init(); v == nil {
 			v = []byte{} // nil binds as NULL, which the column refuses
 		}
-		// Instances starting at once on a new PostgreSQL database race
-		// here: one insert wins, and every one reads the winner's value.
+		// Whatever happens, every caller reads the one value stored.
 		if _, err := t.exec(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, v); err != nil {
 			return err
 		}

@@ -92,11 +92,12 @@ func (db *DB) prepareDeliveries(ctx context.Context) error {
 	record := `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ?
 		WHERE id = ? RETURNING request_pk`
 	if db.pg {
-		// Only the instance holding the bin's lease records its attempts:
-		// one whose lease was taken over (it stalled past the TTL) must
+		// Attempts are recorded only by the bin's lease holder: one whose
+		// lease another instance took over (it stalled past the TTL) must
 		// not overwrite the new holder's outcome.
 		record = `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ?
-		WHERE id = ? AND EXISTS (SELECT 1 FROM delivery_leases l WHERE l.bin_id = deliveries.bin_id AND l.owner = ?)
+		WHERE id = ? AND NOT EXISTS (SELECT 1 FROM delivery_leases l
+			WHERE l.bin_id = deliveries.bin_id AND l.owner <> ? AND l.until >= ?)
 		RETURNING request_pk`
 	}
 	s.record = prep(db.w, record)
@@ -252,7 +253,7 @@ func (db *DB) RecordAttempts(ctx context.Context, attempts []Attempt) (found []b
 			var pk int64
 			args := []any{a.State, f.Attempt, a.Next.UnixMilli(), f.Status, f.Error, a.Delivery.ID}
 			if db.pg {
-				args = append(args, db.bus.origin)
+				args = append(args, db.bus.origin, t.now.UnixMilli())
 			}
 			err := record.QueryRowContext(t.ctx, args...).Scan(&pk)
 			if isNoRows(err) {

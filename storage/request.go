@@ -199,6 +199,12 @@ func (db *DB) Capture(ctx context.Context, c Capture) (Captured, error) {
 	// What this capture adds to the bytes in use until the writer measures
 	// again: its row, roughly.
 	grows := int64(len(body) + len(headers) + len(verdict) + len(r.Path) + len(r.Query) + 128)
+	if db.pg {
+		out, ok, err := db.captureOneStatement(ctx, c, headers, verdict, grows)
+		if ok || err != nil {
+			return out, err
+		}
+	}
 	var out Captured
 	o := &op{atomic: c.DeliverTo == "", capture: r.BinID, fn: func(t *wtx) error {
 		if r.ReceivedAt.IsZero() {

@@ -26,7 +26,9 @@ func TestBinRowsChangeOnlyInWriteBin(t *testing.T) {
 	fset := token.NewFileSet()
 	found := 0
 	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
+		if strings.HasSuffix(name, "_test.go") || name == "pg_capture.go" {
+			// pg_capture.go is PostgreSQL's alone, where no writer keeps
+			// counters in memory: the row is the only copy.
 			continue
 		}
 		f, err := parser.ParseFile(fset, name, nil, 0)

@@ -82,7 +82,11 @@ func (b *bench) tailhook(ctx context.Context) (target, error) {
 	// A cap far above what a run captures: these scenarios measure capture,
 	// the prune scenario measures pruning.
 	var err error
-	b.th, err = startTailhook(ctx, b.bin, b.dir, filepath.Join(b.dir, "capture.db"), b.serverFlags("--max-requests", "1000000000")...)
+	db := filepath.Join(b.dir, "capture.db")
+	if b.cfg.DB != "" {
+		db = b.cfg.DB
+	}
+	b.th, err = startTailhook(ctx, b.bin, b.dir, db, b.serverFlags("--max-requests", "1000000000")...)
 	if err != nil {
 		return target{}, err
 	}
@@ -132,6 +136,10 @@ func (b *bench) scenario(ctx context.Context, name string, rep *report) error {
 	case "forward":
 		r, err := b.forward(ctx, t)
 		rep.Forward = r
+		return err
+	case "cluster":
+		r, err := b.cluster(ctx, t)
+		rep.Cluster = r
 		return err
 	case "soak":
 		r, err := b.soak(ctx)

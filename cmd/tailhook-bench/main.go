@@ -59,9 +59,14 @@ type config struct {
 	Pprof        bool
 	JSON         bool
 	Dir          string
+	DB           string
 }
 
-var allScenarios = []string{"capture", "subscribers", "live", "big", "prune", "soak", "forward"}
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+var allScenarios = []string{"capture", "subscribers", "live", "big", "prune", "soak", "forward", "cluster"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -90,6 +95,10 @@ Scenarios (--scenarios, comma-separated; default capture,subscribers,live):
                (in_order, independent) the rate at which a held-back burst of
                --forward-burst captures is delivered; lost, duplicated and
                out-of-order deliveries are counted each time
+  cluster      with --db postgres://…: a second tailhook on the same database;
+               capture rate into one bin and into 16 bins through one instance
+               and through both, then live latency from a capture on one
+               instance to its event on the other's stream
   soak         --conns connections capture at full speed into one bin capped at
                --soak-cap for --soak-duration; every --soak-sample it prints the
                rate, capture p99, database size (+WAL), RSS and the bin's count
@@ -122,6 +131,7 @@ Flags:
 	fs.DurationVar(&c.SoakSample, "soak-sample", 5*time.Second, "sampling interval of the soak scenario")
 	fs.BoolVar(&c.Pprof, "pprof", false, "start tailhook with --pprof (profile it with go tool pprof while the tool runs)")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
+	fs.StringVar(&c.DB, "db", "", "database of the capture, subscribers, live and cluster scenarios' tailhook: a postgres:// URL (its schema should be empty) instead of a fresh SQLite file")
 	fs.StringVar(&c.Dir, "dir", "", "work folder for databases and server logs (default: a temporary one, removed afterwards)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

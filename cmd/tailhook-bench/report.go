@@ -20,6 +20,7 @@ type report struct {
 	Prune              *pruneReport   `json:"prune,omitempty"`
 	Forward            *forwardReport `json:"forward,omitempty"`
 	Soak               *soakReport    `json:"soak,omitempty"`
+	Cluster            *clusterReport `json:"cluster,omitempty"`
 }
 
 func (r *report) text(w io.Writer) {
@@ -85,6 +86,9 @@ func (r *report) text(w io.Writer) {
 		} else {
 			fmt.Fprintf(w, "pruning did not finish within the time limit; %d errors\n", p.Errors)
 		}
+	}
+	if r.Cluster != nil {
+		r.Cluster.text(w)
 	}
 	if r.Soak != nil {
 		r.Soak.text(w, r.BodyBytes)
