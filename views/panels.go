@@ -203,9 +203,9 @@ func savedValue(s *SignatureView, provider string, p ProviderParam) string {
 	return s.Params[p.Name]
 }
 
-func secretPlaceholder(s *SignatureView, provider string, p ProviderParam) string {
+func secretPlaceholder(s *SignatureView, provider string, p ProviderParam, emptyMeans string) string {
 	if s != nil && s.Provider == provider && s.Params[p.Name] != "" {
-		return "saved: " + s.Params[p.Name] + " (leave empty to keep it)"
+		return "saved: " + s.Params[p.Name] + " (leave empty to " + emptyMeans + ")"
 	}
 	if p.Multiline {
 		return "one per line during a rotation"
