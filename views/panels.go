@@ -312,6 +312,11 @@ var paramLabels = map[string]string{
 	"header": "Signature header", "algorithm": "Hash algorithm", "encoding": "Signature encoding",
 	"prefix": "Signature prefix", "template": "Signed text template", "timestamp_header": "Timestamp header",
 	"id_header": "Message ID header", "verify_token": "Verify token",
+	"mode": "Signing mode", "key_encoding": "Secret encoding", "timestamp_key": "Timestamp key in the header",
+	"public_key": "API public key", "webhook_id": "Webhook ID", "certificate": "Signing certificate (PEM)",
+	"topic_arn": "Topic ARN", "audience": "Audience", "email": "Service account email",
+	"jwks": "Key set (JWKS)", "bundle_id": "Bundle ID", "root_certificate": "Root certificate (PEM)",
+	"certificate_chain": "Certificate chain (PEM)",
 }
 
 // ParamLabel is a parameter's name in words.
