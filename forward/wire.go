@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -224,12 +225,12 @@ func head(method string, u *url.URL, host string, fields Fields, bodyLen int) ([
 	b = append(b, " HTTP/1.1\r\n"...)
 	// Host and Content-Length are the target's and the body's, written
 	// where the capture had them (Host first, the length last otherwise).
-	hostAt := -1
+	hostAt, hasAuth := -1, false
 	for i, f := range fields {
-		if strings.EqualFold(f.Name, "Host") {
+		if hostAt < 0 && strings.EqualFold(f.Name, "Host") {
 			hostAt = i
-			break
 		}
+		hasAuth = hasAuth || strings.EqualFold(f.Name, "Authorization")
 	}
 	if hostAt < 0 {
 		b = append(b, "Host: "+host+"\r\n"...)
@@ -257,6 +258,11 @@ func head(method string, u *url.URL, host string, fields Fields, bodyLen int) ([
 		b = append(b, ": "...)
 		b = append(b, f.Value...)
 		b = append(b, "\r\n"...)
+	}
+	if u.User != nil && !hasAuth {
+		// Credentials in the target URL, as net/http's client sends them.
+		pass, _ := u.User.Password()
+		b = append(b, "Authorization: Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))+"\r\n"...)
 	}
 	b = append(b, length...)
 	return append(b, "\r\n"...), nil
@@ -306,17 +312,25 @@ func (c *Client) exchange(ctx context.Context, pc *pconn, method string, replay 
 	}
 	pc.bw.Write(h)
 	pc.bw.Write(body)
-	if err := pc.bw.Flush(); err != nil {
-		// A closed kept-alive connection: the target had let it go.
-		res.Err = fail(fmt.Errorf("write request: %w", err))
-		return pc.reused && ctx.Err() == nil, false
+	wrote := pc.bw.Flush()
+	if wrote != nil && pc.reused && ctx.Err() == nil && pc.br.Buffered() == 0 {
+		// A closed kept-alive connection: the target had let it go
+		// before this request reached it.
+		res.Err = fail(fmt.Errorf("write request: %w", wrote))
+		return true, false
 	}
+	// Even when the body could not be written whole, the target may have
+	// answered (a 413 before reading it all): that answer is the result.
 	req := &http.Request{Method: method}
 	var resp *http.Response
 	for {
 		pc.meter.left = maxResponseHeaderBytes
 		r, err := http.ReadResponse(pc.br, req)
 		pc.meter.left = -1
+		if err != nil && wrote != nil {
+			res.Err = fail(fmt.Errorf("write request: %w", wrote))
+			return false, false
+		}
 		if err != nil {
 			if errors.Is(err, errResponseHead) {
 				res.Err = err
@@ -333,6 +347,9 @@ func (c *Client) exchange(ctx context.Context, pc *pconn, method string, replay 
 		}
 		resp = r
 		break
+	}
+	if wrote != nil {
+		resp.Close = true // the request broke off: nothing more on pc
 	}
 	res.Status, res.Header = resp.StatusCode, resp.Header
 	b, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxResponseBody+1))

@@ -156,7 +156,8 @@ func TestDoWritesFieldsInOrder(t *testing.T) {
 // TestDoHeadPlacement: without a Host line Host comes first; a dechunked
 // capture's Transfer-Encoding line becomes its Content-Length; Header
 // without Fields goes out sorted, spelled as given; GET without a body has
-// no length.
+// no length; credentials in the URL are sent as Basic auth, as net/http
+// does.
 func TestDoHeadPlacement(t *testing.T) {
 	addr, got := rawTarget(t, nil)
 	c := New(Options{AllowPrivate: true})
@@ -165,14 +166,16 @@ func TestDoHeadPlacement(t *testing.T) {
 	c.Do(context.Background(), Request{Method: "PUT", URL: u, Fields: Fields{{"B", "1"}, {"Transfer-Encoding", "chunked"}, {"A", "2"}}, Body: []byte("hello")})
 	c.Do(context.Background(), Request{Method: "POST", URL: u, Header: http.Header{"Zz": {"1"}, "x-lower": {"2"}, "Aa": {"3", "4"}}})
 	c.Do(context.Background(), Request{URL: u, Fields: Fields{{"Accept", "*/*"}}})
+	c.Do(context.Background(), Request{URL: "http://us%20er:p%40ss@" + addr + "/a", Fields: Fields{{"X", "1"}}})
 	rs := got()
-	if len(rs) != 3 {
+	if len(rs) != 4 {
 		t.Fatalf("target got %d requests", len(rs))
 	}
 	for i, want := range [][]string{
 		{"PUT / HTTP/1.1", "Host: " + addr, "B: 1", "Content-Length: 5", "A: 2"},
 		{"POST / HTTP/1.1", "Host: " + addr, "Aa: 3", "Aa: 4", "Zz: 1", "x-lower: 2", "Content-Length: 0"},
 		{"GET / HTTP/1.1", "Host: " + addr, "Accept: */*"},
+		{"GET /a HTTP/1.1", "Host: " + addr, "X: 1", "Authorization: Basic dXMgZXI6cEBzcw=="},
 	} {
 		if lines := headLines(rs[i].head); !slices.Equal(lines, want) {
 			t.Errorf("request %d head %q, want %q", i+1, lines, want)
@@ -347,5 +350,36 @@ func TestFieldsSet(t *testing.T) {
 	}
 	if got := FieldsOf(http.Header{"b": {"1"}, "Host": {"h"}, "A": {"2", "3"}}); !slices.Equal(got, Fields{{"Host", "h"}, {"A", "2"}, {"A", "3"}, {"b", "1"}}) {
 		t.Errorf("FieldsOf = %v", got)
+	}
+}
+
+// TestDoEarlyAnswer: a target that answers 413 after the head and closes
+// without reading an 8 MiB body gives its answer, not a write error.
+func TestDoEarlyAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(conn, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!")
+	}()
+	c := New(Options{AllowPrivate: true, Timeout: 10 * time.Second})
+	defer c.CloseIdleConnections()
+	res := c.Do(context.Background(), Request{Method: "POST", URL: "http://" + ln.Addr().String() + "/", Body: make([]byte, 8<<20)})
+	if res.Status != 413 || string(res.Body) != "too big!" {
+		t.Fatalf("Do = %d %q %v, want the 413", res.Status, res.Body, res.Err)
 	}
 }
