@@ -1,17 +1,16 @@
 // Package forward is tailhook's one outbound HTTP client. Manual replay,
 // auto-forward and the relay all send captured requests through it, so they
-// share one set of rules: bodies go out byte-exact, hop-by-hop headers are
-// dropped, redirects are not followed, responses are captured up to a cap,
+// share one set of rules: bodies go out byte-exact, headers in the order and
+// spelling they were captured in, hop-by-hop headers dropped, redirects are not followed, responses are captured up to a cap,
 // and (unless private forwarding is allowed) no connection is ever made to an
 // address that is not globally routable.
 package forward
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -53,14 +52,22 @@ type Options struct {
 	// MaxResponseBody is the most response body bytes kept; longer bodies are
 	// cut and Result.BodyTruncated is set. Default 1 MiB.
 	MaxResponseBody int64
+	// TLSConfig, when set, is the base of each https connection's
+	// configuration (tests trust their own CA with it); nil is the system's
+	// roots.
+	TLSConfig *tls.Config
 }
 
-// Request is what to send. Header holds the captured headers; hop-by-hop
-// headers, Host and Content-Length in it are ignored (see StripHopByHop).
+// Request is what to send. Fields, when not nil, are the header lines in
+// the order and spelling they go out (a capture's header_list); else Header
+// is sent, sorted by name. Either way hop-by-hop headers are dropped (see
+// hopByHop), and Host and Content-Length are the target's and the body's,
+// written where the lines had them.
 type Request struct {
 	Method string
 	URL    string
 	Header http.Header
+	Fields Fields
 	Body   []byte
 }
 
@@ -83,12 +90,12 @@ type Result struct {
 	Err error
 }
 
-// Client sends requests. It is safe for concurrent use; keep one per
-// configuration so connections are reused.
+// Client sends requests over HTTP/1.1 (wire.go). It is safe for concurrent
+// use; keep one per configuration so connections are reused.
 type Client struct {
-	opts Options
-	hc   *http.Client
-	tr   *http.Transport
+	opts   Options
+	dialer *net.Dialer
+	pool   pool
 }
 
 // New returns a Client for o.
@@ -106,92 +113,74 @@ func New(o Options) *Client {
 	if !o.AllowPrivate {
 		// Deciding in Control sees the address actually being connected to,
 		// after DNS: hostnames, rebinding, redirects (not followed anyway) and
-		// literal IPv4-mapped IPv6 cannot get round it.
+		// literal IPv4-mapped IPv6 cannot get round it. There is never a
+		// proxy: it would make the connection for us, and the guard would
+		// only ever see the proxy's address.
 		d.Control = guard
 	}
-	tr := &http.Transport{
-		// Never a proxy: the proxy would make the connection for us and the
-		// guard would only ever see the proxy's address.
-		Proxy:                  nil,
-		DialContext:            d.DialContext,
-		ForceAttemptHTTP2:      true,
-		TLSHandshakeTimeout:    o.ConnectTimeout,
-		ExpectContinueTimeout:  time.Second,
-		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    8, // an independent auto-forward bin has 8 in flight
-		IdleConnTimeout:        90 * time.Second,
-		MaxResponseHeaderBytes: 1 << 20,
-		// The bytes we report must be the bytes the target sent.
-		DisableCompression: true,
-	}
-	return &Client{
-		opts: o,
-		tr:   tr,
-		hc: &http.Client{
-			Transport: tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		},
-	}
+	return &Client{opts: o, dialer: d}
 }
 
 // CloseIdleConnections closes kept-alive connections that are not in use.
-func (c *Client) CloseIdleConnections() { c.tr.CloseIdleConnections() }
+func (c *Client) CloseIdleConnections() { c.pool.closeIdle() }
 
 // Do sends r once and reports what came back. It never follows redirects: a
 // 3xx is the result. Result.Err wraps ErrRefused when the target's address is
-// refused and ErrInvalidURL when r.URL is not usable.
+// refused and ErrInvalidURL when r.URL is not usable. The response body is
+// returned as received (no decompression), at most MaxResponseBody bytes.
 func (c *Client) Do(ctx context.Context, r Request) Result {
 	if err := CheckURL(r.URL); err != nil {
 		return Result{Err: err}
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return Result{Err: fmt.Errorf("%w: %w", ErrInvalidURL, err)}
 	}
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
 	}
+	fields := r.Fields
+	if fields == nil {
+		fields = FieldsOf(r.Header)
+	}
+	t := targetOf(u)
+	h, err := head(method, u, t.host, fields, len(r.Body))
+	if err != nil {
+		return Result{Err: err}
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 
-	// bytes.Reader lets NewRequest set ContentLength and GetBody, so
-	// Content-Length is always right and a retry on a stale pooled
-	// connection can rewind the body.
-	req, err := http.NewRequestWithContext(ctx, method, r.URL, bytes.NewReader(r.Body))
-	if err != nil {
-		return Result{Err: fmt.Errorf("%w: %w", ErrInvalidRequest, err)}
-	}
-	req.Header = StripHopByHop(r.Header)
-	for k, vs := range req.Header {
-		if !validHeaderName(k) {
-			return Result{Err: fmt.Errorf("%w: header name %q", ErrInvalidRequest, k)}
+	start := time.Now()
+	var res Result
+	for try := 0; ; try++ {
+		var pc *pconn
+		if try == 0 {
+			pc = c.pool.get(t.key, time.Now())
 		}
-		for _, v := range vs {
-			if !validHeaderValue(v) {
-				return Result{Err: fmt.Errorf("%w: value of header %s", ErrInvalidRequest, k)}
+		if pc == nil {
+			if pc, err = c.dial(ctx, t); err != nil {
+				return Result{Duration: time.Since(start), Err: c.explain(ctx, err)}
 			}
 		}
+		res = Result{}
+		retry, keep := c.exchange(ctx, pc, method, replayable(method, fields), h, r.Body, &res)
+		if keep && pc.conn.SetDeadline(time.Time{}) == nil {
+			c.pool.put(pc, time.Now())
+		} else {
+			pc.close()
+		}
+		// Sent on a kept-alive connection that the target had closed:
+		// once more on a new one, when that cannot act twice.
+		if retry && try == 0 {
+			continue
+		}
+		break
 	}
-	if _, ok := req.Header["User-Agent"]; !ok {
-		// An empty value stops net/http adding its own User-Agent, which the
-		// original request did not have.
-		req.Header["User-Agent"] = []string{""}
-	}
-
-	start := time.Now()
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return Result{Duration: time.Since(start), Err: c.explain(ctx, err)}
-	}
-	defer resp.Body.Close()
-	res := Result{Status: resp.StatusCode, Header: resp.Header}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxResponseBody+1))
-	if int64(len(body)) > c.opts.MaxResponseBody {
-		body, res.BodyTruncated, err = body[:c.opts.MaxResponseBody], true, nil
-	}
-	res.Body = body
 	res.Duration = time.Since(start)
-	if err != nil {
-		res.Err = fmt.Errorf("read response body: %w", c.explain(ctx, err))
+	if res.Err != nil {
+		res.Err = c.explain(ctx, res.Err)
 	}
 	return res
 }

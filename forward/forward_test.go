@@ -339,36 +339,6 @@ func TestCheckURL(t *testing.T) {
 	}
 }
 
-func TestStripHopByHop(t *testing.T) {
-	in := http.Header{
-		"Connection":   {"close, x-custom", "Upgrade"},
-		"X-Custom":     {"1"},
-		"X-Keep":       {"b", "a"},
-		"Proxy-Foo":    {"1"},
-		"Host":         {"h"},
-		"Expect":       {"100-continue"},
-		"Content-Type": {"text/plain"},
-	}
-	before := in.Clone()
-	out := StripHopByHop(in)
-	want := http.Header{"X-Keep": {"b", "a"}, "Content-Type": {"text/plain"}}
-	if len(out) != len(want) {
-		t.Fatalf("out = %v, want %v", out, want)
-	}
-	for k, v := range want {
-		if !slices.Equal(out[k], v) {
-			t.Errorf("%s = %q, want %q", k, out[k], v)
-		}
-	}
-	out["X-Keep"][0] = "changed"
-	if len(in) != len(before) || in["X-Keep"][0] != "b" {
-		t.Error("StripHopByHop modified or aliased its input")
-	}
-	if h := StripHopByHop(nil); h == nil || len(h) != 0 {
-		t.Errorf("StripHopByHop(nil) = %v", h)
-	}
-}
-
 func TestJoin(t *testing.T) {
 	tests := []struct {
 		target, path, query, want string

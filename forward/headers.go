@@ -2,16 +2,15 @@ package forward
 
 import (
 	"fmt"
-	"net/http"
-	"net/textproto"
 	"strings"
 )
 
 // hopByHop are the headers that describe one connection, not the message
-// (RFC 9110 §7.6.1), plus Host and Content-Length, which net/http sets from
-// the target URL and the body, and Expect: the body is already here, and
-// passing "100-continue" on makes the transport wait up to a second for an
-// interim answer that many local servers never send.
+// (RFC 9110 §7.6.1), plus Host and Content-Length, which are the target's and
+// the body's, and Expect: the body is already here, and passing
+// "100-continue" on would make the target wait for us, or us for an interim
+// answer that many local servers never send. Connection also names more of
+// them, and every Proxy-* header is one (see head in wire.go).
 var hopByHop = map[string]bool{
 	"Expect":            true,
 	"Connection":        true,
@@ -22,39 +21,6 @@ var hopByHop = map[string]bool{
 	"Upgrade":           true,
 	"Host":              true,
 	"Content-Length":    true,
-}
-
-// StripHopByHop returns a copy of h without hop-by-hop headers: Connection and
-// every header it names, Keep-Alive, every Proxy-* header, TE, Trailer,
-// Transfer-Encoding and Upgrade; also without Host and Content-Length, which
-// are recomputed when sending, and Expect (see hopByHop). Repeated values keep their order. h is not
-// modified; a nil h gives an empty header.
-func StripHopByHop(h http.Header) http.Header {
-	drop := map[string]bool{}
-	for k, vs := range h {
-		if textproto.CanonicalMIMEHeaderKey(k) != "Connection" {
-			continue
-		}
-		for _, v := range vs {
-			for name := range strings.SplitSeq(v, ",") {
-				if name = strings.TrimSpace(name); name != "" {
-					drop[textproto.CanonicalMIMEHeaderKey(name)] = true
-				}
-			}
-		}
-	}
-	out := make(http.Header, len(h))
-	for k, vs := range h {
-		ck := textproto.CanonicalMIMEHeaderKey(k)
-		if hopByHop[ck] || drop[ck] || strings.HasPrefix(ck, "Proxy-") {
-			continue
-		}
-		// The name keeps its spelling: a header captured as
-		// "x-github-event" is sent on as such (net/http writes map keys as
-		// they are). Canonical input stays canonical.
-		out[k] = append(out[k], vs...)
-	}
-	return out
 }
 
 // validHeaderName reports whether name is an RFC 9110 token.

@@ -358,14 +358,18 @@ func roundDelay(d time.Duration) time.Duration {
 // capture is the part of a request's JSON (contract "JSON API") the relay
 // uses.
 type capture struct {
-	Seq        int64               `json:"seq"`
-	Method     string              `json:"method"`
-	Path       string              `json:"path"`
-	Query      string              `json:"query"`
-	Headers    map[string][]string `json:"headers"`
-	BodyBase64 string              `json:"body_base64"`
-	Size       int64               `json:"size"`
-	Truncated  bool                `json:"truncated"`
+	Seq     int64               `json:"seq"`
+	Method  string              `json:"method"`
+	Path    string              `json:"path"`
+	Query   string              `json:"query"`
+	Headers map[string][]string `json:"headers"`
+	// HeaderList is [name, value] or [name, value, value's bytes in
+	// base64] (when they are not UTF-8), in the order and spelling the
+	// sender wrote them.
+	HeaderList [][]string `json:"header_list"`
+	BodyBase64 string     `json:"body_base64"`
+	Size       int64      `json:"size"`
+	Truncated  bool       `json:"truncated"`
 }
 
 // handle delivers one event. It runs on the library's read path, so the
@@ -409,7 +413,7 @@ func (r *relayer) handle(ctx context.Context, ev *sse.Event) {
 		r.last.Store(c.Seq)
 		return
 	}
-	req := forward.Request{Method: c.Method, URL: target, Header: http.Header(c.Headers), Body: body}
+	req := forward.Request{Method: c.Method, URL: target, Header: http.Header(c.Headers), Fields: c.fields(), Body: body}
 	var res forward.Result
 	retried := 0
 	for {
@@ -448,6 +452,29 @@ func (r *relayer) handle(ctx context.Context, ev *sse.Event) {
 	default:
 		r.printf("%s → %d (%d ms)", label, res.Status, ms)
 	}
+}
+
+// fields are the capture's header lines to send on, in order and as
+// spelled, with each value's exact bytes; nil from a server that does not
+// send header_list (the headers object then goes out, sorted).
+func (c *capture) fields() forward.Fields {
+	if c.HeaderList == nil {
+		return nil
+	}
+	out := make(forward.Fields, 0, len(c.HeaderList))
+	for _, l := range c.HeaderList {
+		if len(l) < 2 {
+			continue
+		}
+		f := forward.Field{Name: l[0], Value: l[1]}
+		if len(l) > 2 {
+			if b, err := base64.StdEncoding.DecodeString(l[2]); err == nil {
+				f.Value = string(b)
+			}
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // display is a request's path and query as shown in the output.

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tailhook-dev/tailhook/rawhead"
 )
 
 func TestMain(m *testing.M) {
@@ -801,5 +803,47 @@ func TestParseSource(t *testing.T) {
 		if s, err := parseSource(raw); err == nil {
 			t.Errorf("parseSource(%q) = %+v, want an error", raw, s)
 		}
+	}
+}
+
+// TestRelayHeaderList: the relay sends header_list's lines in their order
+// and spelling, each value's exact bytes (the base64 third element for one
+// that is not UTF-8, which "headers" can only show as U+FFFD).
+func TestRelayHeaderList(t *testing.T) {
+	checkGoroutines(t)
+	bin := newFakeBin()
+	srv := startServer(t, bin, "")
+	got := make(chan []rawhead.Field, 1)
+	tg := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got <- rawhead.Take(r.Context(), r.Method, r.RequestURI)
+	}))
+	tg.Listener = rawhead.Listen(tg.Listener)
+	tg.Config.ConnContext = rawhead.ConnContext
+	tg.Start()
+	defer tg.Close()
+	rr := startRelay(t, Options{URL: srv.URL + "/bins/abc", To: tg.URL, FromSeq: LiveOnly})
+	waitFor(t, "the relay to connect", func() bool { return len(bin.connections()) == 1 })
+	raw := "caf\xe9"
+	bin.publish(capture{
+		Method: "POST", Path: "/h",
+		Headers: map[string][]string{"Zeta": {"1"}, "X-Github-Event": {"push"}, "Alpha": {"\ufffd"}, "Host": {"h"}, "Content-Length": {"2"}},
+		HeaderList: [][]string{{"Host", "h"}, {"Zeta", "1"}, {"x-github-event", "push"},
+			{"Alpha", "caf\ufffd", base64.StdEncoding.EncodeToString([]byte(raw))}, {"Content-Length", "2"}},
+	}, []byte("{}"))
+	var fields []rawhead.Field
+	select {
+	case fields = <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery")
+	}
+	rr.stop(t)
+	var lines []string
+	for _, f := range fields {
+		lines = append(lines, f.Name+": "+f.Value)
+	}
+	want := []string{"Host: " + strings.TrimPrefix(tg.URL, "http://"), "Zeta: 1", "x-github-event: push", "Alpha: " + raw, "Content-Length: 2"}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("relayed:\n%q\nwant:\n%q", lines, want)
 	}
 }

@@ -660,18 +660,10 @@
     }
     if (f.hasAttribute('data-verify')) {
       e.preventDefault();
-      var provider = f.elements.provider.value;
-      var secret = f.elements.secret.value;
-      var vb = {};
-      f.elements.params.value.split('\n').forEach(function (line) {
-        var i = line.indexOf('=');
-        if (i > 0) vb[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-      });
-      // Nothing typed for the bin's own provider: check with its settings.
-      if (!(secret === '' && Object.keys(vb).length === 0 && provider === f.getAttribute('data-bin-provider'))) {
-        vb.provider = provider;
-        if (secret !== '') vb.secret = secret;
-      }
+      // The same fields as the settings' signature form; a secret left
+      // empty for the bin's own provider is the saved one (server side).
+      var vb = providerParams(f);
+      vb.provider = f.elements.provider.value;
       tell(f, 'Checking…');
       api('POST', f.getAttribute('data-verify'), vb).then(function (v) {
         tell(f, '');
@@ -710,30 +702,36 @@
   });
 
   // --- signature panel -----------------------------------------------------
+  // Provider fields (views.ProviderFields), in the settings and in "Verify
+  // with…": only the chosen provider's fieldset is shown and enabled.
+  document.addEventListener('change', function (e) {
+    var sel = e.target;
+    if (sel.name !== 'provider' || !sel.form || !$('.provider-params', sel.form)) return;
+    $$('.provider-params', sel.form).forEach(function (fs) {
+      var on = fs.getAttribute('data-provider') === sel.value;
+      fs.hidden = !on;
+      fs.disabled = !on;
+    });
+  });
+  // providerParams reads the chosen provider's non-empty fields.
+  function providerParams(form) {
+    var out = {};
+    var fs = $('.provider-params[data-provider="' + CSS.escape(form.elements.provider.value) + '"]', form);
+    if (!fs) return out;
+    $$('input, textarea, select', fs).forEach(function (i) {
+      var v = i.value.trim();
+      if (i.name && v !== '') out[i.name] = v;
+    });
+    return out;
+  }
+
   var sigForm = $('#signature-form');
   if (sigForm) {
     var provSel = sigForm.elements.provider;
-    var showProvider = function () {
-      $$('.provider-params', sigForm).forEach(function (fs) {
-        var on = fs.getAttribute('data-provider') === provSel.value;
-        fs.hidden = !on;
-        fs.disabled = !on;
-      });
-    };
-    provSel.addEventListener('change', showProvider);
     sigForm.elements.reject_invalid.addEventListener('change', function () {
       sigForm.elements.reject_invalid.dataset.touched = '1';
     });
-    var params = function () {
-      var out = {};
-      var fs = $('.provider-params[data-provider="' + CSS.escape(provSel.value) + '"]', sigForm);
-      if (!fs) return out;
-      $$('input, textarea', fs).forEach(function (i) {
-        var v = i.hasAttribute('data-secret') ? i.value.trim() : i.value.trim();
-        if (v !== '') out[i.name] = v;
-      });
-      return out;
-    };
+    var params = function () { return providerParams(sigForm); };
     var saved = function (bin) {
       var s = bin && bin.signature;
       var summary = $('#signature-summary');

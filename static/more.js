@@ -166,18 +166,25 @@
     var b = e.target.closest('[data-login-link]');
     if (!b) return;
     b.disabled = true;
-    fetch(b.getAttribute('data-login-link'), {
-      method: 'POST', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' }, body: '{}'
-    })
-      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
-      .then(function (l) {
-        $('#login-link-url').textContent = l.url;
-        $('#login-link-expiry').textContent = 'Works once, until ' + new Date(l.expires_at).toLocaleTimeString() + '.';
-        $('#login-link-out').hidden = false;
+    // The server answers the link as a fragment: the URL and its QR code,
+    // drawn there (no QR script here, and the secret in no image URL).
+    fetch(b.getAttribute('data-login-link'), { method: 'POST', credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
+      .then(function (text) {
+        var t = document.createElement('template');
+        t.innerHTML = text; // our own server's escaped HTML
+        var out = t.content.querySelector('#login-link-out');
+        if (!out) throw new Error('no link in the answer');
+        var when = out.querySelector('time');
+        if (when) when.textContent = new Date(when.getAttribute('datetime')).toLocaleTimeString();
+        $('#login-link-out').replaceWith(out);
         b.textContent = 'Make another link';
       })
-      .catch(function (err) { $('#login-link-expiry').textContent = 'Could not make a link: ' + err.message; $('#login-link-out').hidden = false; })
+      .catch(function (err) {
+        var out = $('#login-link-out');
+        out.textContent = 'Could not make a link: ' + err.message;
+        out.hidden = false;
+      })
       .then(function () { b.disabled = false; });
   });
 })();

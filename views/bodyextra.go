@@ -12,18 +12,15 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/andybalholm/brotli"
 )
 
 // MaxDecoded bounds how much of a Content-Encoding'd body is inflated for
 // the page: a few KiB of gzip can inflate to gigabytes.
 const MaxDecoded = 8 << 20
 
-// errBrotli: the standard library has no brotli decoder, and the one
-// well-kept Go port is a large dependency for a view; the raw bytes stay
-// available as a download.
-var errBrotli = errors.New("br (brotli) is not decoded here; download the body and run brotli -d")
-
-// DecodeContent undoes a Content-Encoding (gzip, x-gzip, deflate, or a list
+// DecodeContent undoes a Content-Encoding (gzip, x-gzip, deflate, br, or a list
 // of them, applied in order) and returns at most limit bytes. name is the
 // encoding it undid, "" when there was none to undo. The stored body is
 // never changed: this is for showing it.
@@ -57,7 +54,10 @@ func DecodeContent(encoding string, body []byte, limit int) (out []byte, name st
 				r = flate.NewReader(bytes.NewReader(out))
 			}
 		case "br":
-			return nil, "", false, errBrotli
+			// The standard library has no brotli decoder; andybalholm/brotli
+			// is a pure-Go port of Google's. It is bounded below like the
+			// others: a few bytes of br can also inflate to gigabytes.
+			r = brotli.NewReader(bytes.NewReader(out))
 		default:
 			return nil, "", false, fmt.Errorf("unknown content coding %q", codings[i])
 		}

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,6 +38,22 @@ func rawDeflate(b []byte) []byte {
 	return buf.Bytes()
 }
 
+// Brotli streams made by Google's C encoder (node's zlib.brotliCompressSync),
+// not by the Go port that decodes them.
+const (
+	brHello = "0b068068656c6c6f2c2062726f746c6903"                     // "hello, brotli"
+	brPing  = "8b0a807b226576656e74223a2270696e67222c226e223a317d03"   // {"event":"ping","n":1}
+	brBomb  = "cbffff3ff82560e2b14020f7fe2ffffffff04b00c4611180eefd1f" // 16 MiB of "0": 27 bytes
+)
+
+func unhex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func TestDecodeContent(t *testing.T) {
 	plain := []byte(`{"hello":"world"}`)
 	bomb := gz(bytes.Repeat([]byte("0"), 1<<20))
@@ -59,7 +76,13 @@ func TestDecodeContent(t *testing.T) {
 		{"a bomb stops at the limit", "gzip", bomb, 1000, strings.Repeat("0", 1000), "gzip", true, ""},
 		{"not gzip", "gzip", plain, 100, "", "", false, "gzip:"},
 		{"cut short", "gzip", gz(plain)[:12], 100, "", "", false, "gzip:"},
-		{"brotli", "br", []byte{0x0b, 0x02, 0x80}, 100, "", "", false, "brotli"},
+		{"br", "br", unhex(brHello), 100, "hello, brotli", "br", false, ""},
+		{"br upper case", "BR", unhex(brPing), 100, `{"event":"ping","n":1}`, "br", false, ""},
+		{"br under gzip", "br, gzip", gz(unhex(brPing)), 100, `{"event":"ping","n":1}`, "br, gzip", false, ""},
+		{"a br bomb stops at the limit", "br", unhex(brBomb), 1000, strings.Repeat("0", 1000), "br", true, ""},
+		{"a gzipped br bomb stops at the limit", "br, gzip", gz(unhex(brBomb)), 1000, strings.Repeat("0", 1000), "br, gzip", true, ""},
+		{"not br", "br", plain, 100, "", "", false, "br:"},
+		{"br cut short", "br", unhex(brPing)[:10], 100, "", "", false, "br:"},
 		{"unknown", "compress", plain, 100, "", "", false, "unknown content coding"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,9 +145,26 @@ func TestDetailDecodesBody(t *testing.T) {
 		t.Fatal("the stored body changed")
 	}
 	req.Header.Set("Content-Encoding", "br")
+	req.Body = unhex(brPing)
 	d = NewDetail(Scope{BinID: "b"}, req, "http://x/b/b", time.Now())
-	if d.Encoding != "" || !strings.Contains(d.EncodingNote, "brotli") || d.Body.Kind != KindBinary {
+	if d.Encoding != "br" || d.Body.Kind != KindJSON || d.Wire == nil || !strings.Contains(d.EncodingNote, "Decoded from br") {
 		t.Fatalf("br: %q %q %s", d.Encoding, d.EncodingNote, d.Body.Kind)
+	}
+	if !bytes.Equal(req.Body, unhex(brPing)) {
+		t.Fatal("the stored br body changed")
+	}
+	req.Body = unhex(brBomb)
+	req.Header.Set("Content-Type", "text/plain")
+	d = NewDetail(Scope{BinID: "b"}, req, "http://x/b/b", time.Now())
+	if d.Encoding != "br" || !strings.Contains(d.EncodingNote, "Only the first") {
+		t.Fatalf("br bomb: %q %q", d.Encoding, d.EncodingNote)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "br")
+	req.Body = []byte("not brotli at all")
+	d = NewDetail(Scope{BinID: "b"}, req, "http://x/b/b", time.Now())
+	if d.Encoding != "" || !strings.Contains(d.EncodingNote, "Not decoded: br:") {
+		t.Fatalf("bad br: %q %q", d.Encoding, d.EncodingNote)
 	}
 	req.Header.Del("Content-Encoding")
 	req.Body = []byte("{\"a\": tru}")

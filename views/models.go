@@ -143,7 +143,10 @@ type Detail struct {
 	ReplayURL string
 	// Signing is the bin's provider id, "" when it has none: it can re-sign
 	// a forward, and is the default of "Verify with…".
-	Signing   string
+	Signing string
+	// Signature is the bin's check with its secrets masked, nil when none:
+	// "Verify with…" starts from it.
+	Signature *SignatureView
 	Providers []Provider
 	// SNSConfirm: the capture is an SNS SubscriptionConfirmation whose
 	// SubscribeURL can be followed with one click.

@@ -203,9 +203,9 @@ func savedValue(s *SignatureView, provider string, p ProviderParam) string {
 	return s.Params[p.Name]
 }
 
-func secretPlaceholder(s *SignatureView, provider string, p ProviderParam) string {
+func secretPlaceholder(s *SignatureView, provider string, p ProviderParam, emptyMeans string) string {
 	if s != nil && s.Provider == provider && s.Params[p.Name] != "" {
-		return "saved: " + s.Params[p.Name] + " (leave empty to keep it)"
+		return "saved: " + s.Params[p.Name] + " (leave empty to " + emptyMeans + ")"
 	}
 	if p.Multiline {
 		return "one per line during a rotation"
@@ -312,6 +312,11 @@ var paramLabels = map[string]string{
 	"header": "Signature header", "algorithm": "Hash algorithm", "encoding": "Signature encoding",
 	"prefix": "Signature prefix", "template": "Signed text template", "timestamp_header": "Timestamp header",
 	"id_header": "Message ID header", "verify_token": "Verify token",
+	"mode": "Signing mode", "key_encoding": "Secret encoding", "timestamp_key": "Timestamp key in the header",
+	"public_key": "API public key", "webhook_id": "Webhook ID", "certificate": "Signing certificate (PEM)",
+	"topic_arn": "Topic ARN", "audience": "Audience", "email": "Service account email",
+	"jwks": "Key set (JWKS)", "bundle_id": "Bundle ID", "root_certificate": "Root certificate (PEM)",
+	"certificate_chain": "Certificate chain (PEM)",
 }
 
 // ParamLabel is a parameter's name in words.

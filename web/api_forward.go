@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -60,7 +62,9 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) error {
 	if req.Truncated && in.Body == nil {
 		return &apiError{http.StatusUnprocessableEntity, "this capture's body was over the size limit and was not kept; pass a \"body\" to forward it anyway"}
 	}
-	out := forward.Request{Method: req.Method, URL: in.URL, Header: req.Header.Clone(), Body: req.Body}
+	// The header lines as they came in (headerLines: sorted for captures
+	// from before they were recorded), edits and a new signature in place.
+	out := forward.Request{Method: req.Method, URL: in.URL, Fields: fieldsOf(headerLines(req)), Body: req.Body}
 	if in.Method != "" {
 		if !validHeaderName(in.Method) {
 			return badRequest("invalid method " + quote(in.Method))
@@ -70,7 +74,7 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) error {
 	if in.Body != nil {
 		out.Body = []byte(*in.Body)
 	}
-	if err := applyHeaderEdits(out.Header, in.Headers); err != nil {
+	if out.Fields, err = applyHeaderEdits(out.Fields, in.Headers); err != nil {
 		return err
 	}
 	if in.Resign {
@@ -78,13 +82,20 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("resign needs a signature provider and secret set on the bin")
 		}
 		signed, body, err := signature.Sign(bin.Signature.Provider, bin.Signature.Params, signature.Input{
-			Method: out.Method, URL: in.URL, Header: out.Header, Body: out.Body, Now: time.Now(),
+			Method: out.Method, URL: in.URL, Header: out.Fields.Header(), Body: out.Body, Now: time.Now(),
 		})
 		if err != nil {
 			return &apiError{http.StatusUnprocessableEntity, "cannot re-sign: " + err.Error()}
 		}
-		for k, vs := range signed {
-			out.Header[k] = vs
+		for _, k := range slices.Sorted(maps.Keys(signed)) {
+			name := k // the captured spelling, when it had the header
+			for _, f := range out.Fields {
+				if strings.EqualFold(f.Name, k) {
+					name = f.Name
+					break
+				}
+			}
+			out.Fields = out.Fields.Set(name, signed[k]...)
 		}
 		if body != nil {
 			out.Body = body
@@ -142,40 +153,40 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// applyHeaderEdits changes h by edits: a string sets one value, an array of
-// strings sets all values, null removes the header.
-func applyHeaderEdits(h http.Header, edits map[string]any) error {
-	for name, v := range edits {
+// applyHeaderEdits changes f by edits: a string sets one value, an array of
+// strings sets all values, null removes the header. A set header takes the
+// place of the first line of that name (any case), spelled as in edits, or
+// goes last; edits apply in name order, so the result does not depend on
+// the JSON object's order.
+func applyHeaderEdits(f forward.Fields, edits map[string]any) (forward.Fields, error) {
+	for _, name := range slices.Sorted(maps.Keys(edits)) {
 		if !validHeaderName(name) {
-			return badRequest("invalid header name " + quote(name))
+			return nil, badRequest("invalid header name " + quote(name))
 		}
-		key := http.CanonicalHeaderKey(name)
 		var values []string
-		switch v := v.(type) {
+		switch v := edits[name].(type) {
 		case nil:
-			delete(h, key)
-			continue
 		case string:
 			values = []string{v}
 		case []any:
 			for _, x := range v {
 				sv, ok := x.(string)
 				if !ok {
-					return badRequest(fmt.Sprintf("header %s: values must be strings", name))
+					return nil, badRequest(fmt.Sprintf("header %s: values must be strings", name))
 				}
 				values = append(values, sv)
 			}
 		default:
-			return badRequest(fmt.Sprintf("header %s: want a string, an array of strings or null", name))
+			return nil, badRequest(fmt.Sprintf("header %s: want a string, an array of strings or null", name))
 		}
 		for _, sv := range values {
 			if strings.ContainsAny(sv, "\r\n\x00") {
-				return badRequest("invalid value for header " + quote(name))
+				return nil, badRequest("invalid value for header " + quote(name))
 			}
 		}
-		h[key] = values
+		f = f.Set(name, values...)
 	}
-	return nil
+	return f, nil
 }
 
 func (s *Server) handleForwardingPut(w http.ResponseWriter, r *http.Request) error {

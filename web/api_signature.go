@@ -194,6 +194,10 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 		if len(params) == 0 {
 			params = bin.Signature.Params
 		}
+	} else {
+		// The bin's own provider with its secrets left out uses the saved
+		// ones, as in the settings: the page never has them to send.
+		keepSavedSecrets(bin, provider, params) // signature_keep.go
 	}
 	if err := checkProvider(provider, params); err != nil {
 		return err

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tailhook-dev/tailhook/views"
 )
 
 // TestBrowserLoginLink opens a bin in a second browser through "Open on
@@ -23,6 +26,22 @@ func TestBrowserLoginLink(t *testing.T) {
 	link := evalIn[string](t, owner, `document.querySelector('#login-link-url').textContent`)
 	if !strings.HasPrefix(link, a.ts.URL+"/login/") {
 		t.Fatalf("login link %q", link)
+	}
+	// Its QR code is beside it, drawn by the server: the path shown is the
+	// QR of this link (views' TestQRDecodesToText decodes NewQR's paths).
+	want, err := views.NewQR(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qr := evalIn[map[string]any](t, owner, `(function () {
+		var svg = document.querySelector('#login-link-out #login-link-qr svg.qr'), r = svg.getBoundingClientRect();
+		return {d: svg.querySelector('path').getAttribute('d'), box: svg.getAttribute('viewBox'), w: r.width, h: r.height};
+	})()`)
+	if qr["d"] != want.Path || qr["box"] != fmt.Sprintf("0 0 %d %d", want.Size, want.Size) {
+		t.Fatalf("the QR shown (%v, %.60v) is not the link's (%d, %.60v)", qr["box"], qr["d"], want.Size, want.Path)
+	}
+	if w, _ := qr["w"].(float64); w < 120 || qr["w"] != qr["h"] {
+		t.Fatalf("QR drawn %v × %v px", qr["w"], qr["h"])
 	}
 
 	other := newBrowser(t)

@@ -458,9 +458,8 @@ func (d *deliverer) drainIndependent(ctx context.Context, binID string, w *binWo
 // meanwhile: nothing is recorded and the job stays pending.
 func (d *deliverer) attempt(ctx context.Context, job storage.DeliveryJob) (storage.Attempt, bool) {
 	attempt := job.Attempts + 1
-	// Sent with each header name as the sender spelled it.
-	header := spelledHeader(&storage.Request{Header: job.Header, HeaderList: job.HeaderList})
-	res := d.client.Do(ctx, forward.Request{Method: job.Method, URL: job.URL, Header: header, Body: job.Body})
+	// Sent with the header lines in the order and spelling they came in.
+	res := d.client.Do(ctx, forward.Request{Method: job.Method, URL: job.URL, Header: job.Header, Fields: fieldsOf(job.HeaderList), Body: job.Body})
 	if ctx.Err() != nil {
 		return storage.Attempt{}, false
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/tailhook-dev/tailhook/forward"
 	"github.com/tailhook-dev/tailhook/rawhead"
 	"github.com/tailhook-dev/tailhook/storage"
 )
@@ -76,16 +77,15 @@ func rawBase64(s string) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-// spelledHeader is the request's header with each name spelled as the
-// sender spelled it, for auto-forward: net/http writes map keys as they
-// are (though sorted: no net/http client keeps a wire order).
-func spelledHeader(r *storage.Request) http.Header {
-	if r.HeaderList == nil {
-		return r.Header
+// fieldsOf is a capture's header lines for forwarding, nil when they were
+// not recorded (the forwarder then sends the header map, sorted).
+func fieldsOf(lines []storage.HeaderLine) forward.Fields {
+	if lines == nil {
+		return nil
 	}
-	h := make(http.Header, len(r.HeaderList))
-	for _, l := range r.HeaderList {
-		h[l.Name] = append(h[l.Name], l.Value)
+	out := make(forward.Fields, len(lines))
+	for i, l := range lines {
+		out[i] = forward.Field{Name: l.Name, Value: l.Value}
 	}
-	return h
+	return out
 }

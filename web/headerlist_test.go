@@ -165,3 +165,47 @@ func TestAutoForwardKeepsSpelling(t *testing.T) {
 		t.Errorf("delivered headers:\n%s", all)
 	}
 }
+
+// TestReplayEditsInPlace: a replay's header edits take the place of the
+// line they change, spelled as typed; new headers go last (in name
+// order); the rest keep the captured order and spelling.
+func TestReplayEditsInPlace(t *testing.T) {
+	a := newTestApp(t)
+	bin := a.newBin()
+	got := make(chan []rawhead.Field, 1)
+	tg := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- rawhead.Take(r.Context(), r.Method, r.RequestURI)
+	}))
+	tg.Listener = rawhead.Listen(tg.Listener)
+	tg.Config.ConnContext = rawhead.ConnContext
+	tg.Start()
+	defer tg.Close()
+	conn, err := net.Dial("tcp", a.ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /b/"+bin.ID+"/hook HTTP/1.1\r\nHost: h\r\nZeta: 1\r\nx-sig: old\r\nAlpha: 2\r\nContent-Length: 2\r\nx-drop: 1\r\n\r\n{}")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if r := a.do("POST", "/api/bins/"+bin.ID+"/requests/req_1/forward", bin.Token, nil,
+		`{"url":"`+tg.URL+`/r","headers":{"X-Sig":"new","X-New":["n1","n2"],"X-Drop":null,"A-New":"a"}}`); r.StatusCode != 200 {
+		t.Fatalf("forward: %d %s", r.StatusCode, r.body)
+	}
+	var lines []string
+	select {
+	case fields := <-got:
+		for _, f := range fields {
+			lines = append(lines, f.Name+": "+f.Value)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery")
+	}
+	want := []string{"Host: " + strings.TrimPrefix(tg.URL, "http://"), "Zeta: 1", "X-Sig: new", "Alpha: 2", "Content-Length: 2", "A-New: a", "X-New: n1", "X-New: n2"}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("replayed:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}

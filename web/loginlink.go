@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ const (
 func (s *Server) loginRoutes(mux *http.ServeMux) {
 	h := s.handle
 	mux.Handle("POST /api/bins/{bin}/login-links", h(s.handleLoginLinkCreate))
+	mux.Handle("POST /bins/{bin}/login-link", h(s.handleLoginLinkFragment))
 	mux.Handle("GET /login/{secret}", h(s.handleLoginLinkPage))
 	mux.Handle("POST /login/{secret}", h(s.handleLoginLinkUse))
 	mux.Handle("POST /bins/{bin}/unlock", h(s.handleUnlock))
@@ -63,6 +65,28 @@ func (s *Server) handleLoginLinkCreate(w http.ResponseWriter, r *http.Request) e
 	}
 	writeJSON(w, http.StatusCreated, loginLinkJSON{URL: s.baseURL(r) + "/login/" + l.Secret, ExpiresAt: l.ExpiresAt.Format(timeFormat)})
 	return nil
+}
+
+// handleLoginLinkFragment makes a login link for the inspector's "Open on
+// another device" and answers the fragment that shows it: the link and its
+// QR code, drawn here so the page needs no QR script and the secret appears
+// in no image URL. Same-origin only (crossOrigin), like every page POST.
+func (s *Server) handleLoginLinkFragment(w http.ResponseWriter, r *http.Request) error {
+	bin, err := s.binFrom(r, false)
+	if err != nil {
+		return err
+	}
+	l, err := s.db.CreateLoginLink(r.Context(), bin.ID, defaultLoginLinkTTL)
+	if err != nil {
+		return err
+	}
+	url := s.baseURL(r) + "/login/" + l.Secret
+	q, err := views.NewQR(url)
+	if err != nil {
+		return fmt.Errorf("login link: %w", err)
+	}
+	at := l.ExpiresAt.UTC()
+	return s.render(w, r, http.StatusCreated, views.LoginLinkOut(url, at.Format(timeFormat), at.Format("15:04 UTC"), q))
 }
 
 // handleLoginLinkPage shows what the link opens and a button to open it.

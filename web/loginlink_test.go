@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/tailhook-dev/tailhook/storage"
+	"github.com/tailhook-dev/tailhook/views"
 )
 
 // browserClient is a cookie-keeping client that does not follow redirects:
@@ -211,5 +215,46 @@ func TestTokenFormOnNotFoundPage(t *testing.T) {
 	}
 	if code, _, body := send(t, b, "GET", u, nil, ""); code != 200 || !strings.Contains(body, `id="capture-url"`) {
 		t.Fatalf("inspector after unlocking: %d", code)
+	}
+}
+
+// TestLoginLinkFragment: the inspector's "Open on another device" gets the
+// link and its QR code as a fragment, only for a browser (or token) that
+// opens the bin, and only same-origin.
+func TestLoginLinkFragment(t *testing.T) {
+	a := newTestApp(t)
+	bin := a.newBin()
+	path := "/bins/" + bin.ID + "/login-link"
+	if res := a.do("POST", path, "", nil, ""); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("without the bin: %d, want 404", res.StatusCode)
+	}
+	if res := a.do("POST", path, bin.Token, http.Header{"Sec-Fetch-Site": {"cross-site"}}, ""); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site: %d, want 403", res.StatusCode)
+	}
+	res := a.do("POST", path, bin.Token, nil, "")
+	if res.StatusCode != http.StatusCreated || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("fragment: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(res.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := doc.Find("#login-link-url").Text()
+	if !strings.HasPrefix(link, a.ts.URL+"/login/") {
+		t.Fatalf("link %q", link)
+	}
+	want, err := views.NewQR(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := doc.Find("#login-link-qr svg path").Attr("d"); d != want.Path {
+		t.Fatalf("the QR is not the link's")
+	}
+	if _, ok := doc.Find("#login-link-expiry time").Attr("datetime"); !ok {
+		t.Fatal("no expiry")
+	}
+	// The link works, once.
+	if code, _, body := send(t, a.browserClient(), "GET", link, nil, ""); code != http.StatusOK || !strings.Contains(body, `id="login-link-open"`) {
+		t.Fatalf("the link's page: %d", code)
 	}
 }

@@ -192,6 +192,7 @@ func (s *Server) detailView(r *http.Request, bin storage.Bin, req *storage.Reque
 	if bin.Signature != nil {
 		d.Signing = bin.Signature.Provider
 	}
+	d.Signature = signatureView(bin)
 	if u, err := signature.SNSSubscribeURL(req.Body); err == nil {
 		d.SNSConfirm = u
 	}
@@ -201,19 +202,7 @@ func (s *Server) detailView(r *http.Request, bin storage.Bin, req *storage.Reque
 // settingsView is what the settings panels show. The bin it hands to the
 // views has no signature config: only its masked copy goes to the page.
 func (s *Server) settingsView(r *http.Request, bin storage.Bin) (views.SettingsView, error) {
-	v := views.SettingsView{Providers: providerViews(), Handshakes: bin.Signature.HandshakesOn()}
-	if bin.Signature != nil && bin.Signature.Provider != "" {
-		sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params), RejectInvalid: bin.Signature.RejectsInvalid()}
-		for k, val := range sv.Params {
-			if pageSecret(k) {
-				sv.Params[k] = maskSecret(val)
-			}
-		}
-		if p, ok := signature.Lookup(bin.Signature.Provider); ok {
-			sv.ProviderName = p.Name
-		}
-		v.Signature = sv
-	}
+	v := views.SettingsView{Providers: providerViews(), Handshakes: bin.Signature.HandshakesOn(), Signature: signatureView(bin)}
 	bin.Signature = nil
 	v.Bin = bin
 	shares, err := s.db.Shares(r.Context(), bin.ID)
@@ -224,6 +213,24 @@ func (s *Server) settingsView(r *http.Request, bin storage.Bin) (views.SettingsV
 		v.Shares = append(v.Shares, views.ShareView{ID: sh.ID, URL: s.baseURL(r) + "/s/" + sh.ID, ExpiresAt: sh.ExpiresAt})
 	}
 	return v, nil
+}
+
+// signatureView is the bin's signature check as a page may show it: every
+// secret masked. nil when the bin has none.
+func signatureView(bin storage.Bin) *views.SignatureView {
+	if bin.Signature == nil || bin.Signature.Provider == "" {
+		return nil
+	}
+	sv := &views.SignatureView{Provider: bin.Signature.Provider, Params: maskParams(bin.Signature.Params), RejectInvalid: bin.Signature.RejectsInvalid()}
+	for k, val := range sv.Params {
+		if pageSecret(k) {
+			sv.Params[k] = maskSecret(val)
+		}
+	}
+	if p, ok := signature.Lookup(bin.Signature.Provider); ok {
+		sv.ProviderName = p.Name
+	}
+	return sv
 }
 
 // pageSecret tells the parameters a page never shows back, beyond those the

@@ -136,7 +136,7 @@ func TestSignaturePanelAndVerdicts(t *testing.T) {
 	}
 
 	// The details offer the owner's tools.
-	for _, sel := range []string{`form[data-verify="/api/bins/` + binID + `/requests/req_3/verify"][data-bin-provider="stripe"]`,
+	for _, sel := range []string{`form[data-verify="/api/bins/` + binID + `/requests/req_3/verify"]`,
 		`form[data-forward="/api/bins/` + binID + `/requests/req_3/forward"]`, `#forwards-req_3`} {
 		if doc.Find(sel).Length() != 1 {
 			t.Errorf("details lack %s", sel)
@@ -144,6 +144,18 @@ func TestSignaturePanelAndVerdicts(t *testing.T) {
 	}
 	if doc.Find(`form[data-verify] select option[selected]`).AttrOr("value", "") != "stripe" {
 		t.Error("Verify with… does not default to the bin's provider")
+	}
+	// Its fields start from the bin's check: the stripe fieldset shown, the
+	// secret masked with what leaving it empty does.
+	stripeFS := doc.Find(`form[data-verify] fieldset.provider-params[data-provider="stripe"]`)
+	if _, hidden := stripeFS.Attr("hidden"); stripeFS.Length() != 1 || hidden {
+		t.Error("Verify with… does not show the bin's provider's fields")
+	}
+	if ph := stripeFS.Find(`[name="secret"]`).AttrOr("placeholder", ""); !strings.HasPrefix(ph, "saved: whse") || !strings.HasSuffix(ph, "(leave empty to use it)") {
+		t.Errorf("the secret's placeholder is %q", ph)
+	}
+	if html, _ := doc.Html(); strings.Contains(html, stripeSecret) {
+		t.Error("the details hold the secret")
 	}
 }
 

@@ -2,8 +2,11 @@ package web
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -137,5 +140,45 @@ func TestSamplesVerify(t *testing.T) {
 				t.Fatalf("sample verdict: %s", res.body)
 			}
 		})
+	}
+}
+
+// TestVerifyKeepsSavedSecret: verifying with the bin's own provider and its
+// secret left out (what "Verify with…" sends when the field stays empty)
+// uses the saved secret with the parameters given; another provider does
+// not get it.
+func TestVerifyKeepsSavedSecret(t *testing.T) {
+	a := newTestApp(t)
+	bin := a.newBin()
+	const secret, body = "kept-secret", `{"a":1}`
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	sum := m.Sum(nil)
+	if res := a.do("PUT", "/api/bins/"+bin.ID+"/signature", bin.Token, nil,
+		`{"provider":"hmac","secret":"`+secret+`","header":"X-Sig"}`); res.StatusCode != 200 {
+		t.Fatalf("PUT signature: %d %s", res.StatusCode, res.body)
+	}
+	id := a.sendCapture(bin.ID, "POST", "/", http.Header{"X-Sig": {hex.EncodeToString(sum)}, "X-Sig-B64": {base64.StdEncoding.EncodeToString(sum)}}, body)
+	verify := func(req string) (int, bool) {
+		t.Helper()
+		res := a.do("POST", "/api/bins/"+bin.ID+"/requests/"+id+"/verify", bin.Token, nil, req)
+		var v struct{ Valid bool }
+		json.Unmarshal(res.body, &v)
+		return res.StatusCode, v.Valid
+	}
+	for _, tc := range []struct {
+		req   string
+		code  int
+		valid bool
+	}{
+		{`{}`, 200, true},
+		{`{"provider":"hmac","header":"X-Sig-B64","encoding":"base64"}`, 200, true},
+		{`{"provider":"hmac","header":"X-Sig-B64"}`, 200, false},
+		{`{"provider":"hmac","header":"X-Sig","secret":"other"}`, 200, false},
+		{`{"provider":"github"}`, 400, false},
+	} {
+		if code, valid := verify(tc.req); code != tc.code || valid != tc.valid {
+			t.Errorf("%s: %d valid=%v, want %d valid=%v", tc.req, code, valid, tc.code, tc.valid)
+		}
 	}
 }
