@@ -25,9 +25,10 @@ var eventNames = map[EventKind]string{
 	CredentialChanged: "credential",
 }
 
-// watchEvery is how often, with PostgreSQL, the bins someone watches are
-// compared with the database: the backstop for lost notifications, and how
-// a bin deleted by another instance's retention pass ends its streams.
+// watchEvery is how often the bins someone watches are compared with the
+// database: how a bin deleted by a retention pass (which publishes
+// nothing) ends its streams, and with PostgreSQL the backstop for lost
+// notifications.
 const watchEvery = time.Second
 
 // publish hands ev to this instance's hub and tells the other instances.
@@ -61,6 +62,9 @@ func (s *Server) fromOtherInstance(e storage.Event) {
 }
 
 // watch compares the watched bins with the database every watchEvery.
+// With SQLite it only looks for bins that are gone (deleted by retention):
+// there every capture is published here, after its fsync, and a capture
+// read back from a committed seq could reach a viewer before it is durable.
 func (s *Server) watch(ctx context.Context) {
 	t := time.NewTicker(watchEvery)
 	defer t.Stop()
@@ -94,7 +98,7 @@ func (s *Server) checkWatched(ctx context.Context) {
 		switch {
 		case !ok:
 			s.hub.Publish(Event{Kind: BinDeleted, Bin: id})
-		case seq > s.hub.seen(id):
+		case seq > s.hub.seen(id) && s.db.Shared():
 			s.hub.Publish(Event{Kind: Captured, Bin: id, Seq: seq})
 		}
 	}

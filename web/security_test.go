@@ -440,3 +440,19 @@ func TestStoredSetCookieNotSent(t *testing.T) {
 		t.Errorf("capture answer: %d %v", res.StatusCode, res.Header)
 	}
 }
+
+// TestRetentionEndsStreams: a bin that retention deletes (no request of
+// anyone's, so no event of the web server's) ends its streams within 2 s.
+func TestRetentionEndsStreams(t *testing.T) {
+	a := newTestApp(t)
+	bin := a.newBin()
+	api := openStream(t, nil, eventsURL(a, bin), nil)
+	// What the pruner does to an idle bin, behind the web server's back.
+	if err := a.db.DeleteBin(context.Background(), bin.ID); err != nil {
+		t.Fatal(err)
+	}
+	evs := streamEnds(t, api, 2*time.Second, "bin deleted by retention")
+	if len(evs) != 1 || evs[0].Event != "deleted" {
+		t.Errorf("API stream before ending: %+v, want one deleted event", evs)
+	}
+}

@@ -114,12 +114,12 @@ func New(ctx context.Context, cfg Config, db *storage.DB, log *slog.Logger) (*Se
 	s.handler = s.routes()
 	if db.Shared() {
 		db.OnEvent(s.fromOtherInstance)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.watch(s.baseCtx)
-		}()
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.watch(s.baseCtx)
+	}()
 	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
