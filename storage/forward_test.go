@@ -15,8 +15,29 @@ func TestDeliveries(t *testing.T) {
 	bin := mustCreateBin(t, db, "", "")
 	now := clock.Now()
 
-	if _, ok, err := db.NextDeliveryAt(ctx); ok || err != nil {
-		t.Fatalf("NextDeliveryAt with none pending = %v, %v", ok, err)
+	if _, ok, err := db.NextDeliveryOf(ctx, bin.ID); ok || err != nil {
+		t.Fatalf("NextDeliveryOf with none pending = %v, %v", ok, err)
+	}
+	// due reads the bin's jobs due at now, as its auto-forward worker does.
+	due := func(now time.Time) []Delivery {
+		t.Helper()
+		jobs, err := db.ClaimDeliveries(ctx, bin.ID, now, true, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ds []Delivery
+		for _, j := range jobs {
+			ds = append(ds, j.Delivery)
+		}
+		return ds
+	}
+	record := func(d Delivery, f Forward, state string, next time.Time) error {
+		t.Helper()
+		found, err := db.RecordAttempts(ctx, []Attempt{{Delivery: d, Forward: f, State: state, Next: next}})
+		if err == nil && !found[0] {
+			err = ErrNotFound
+		}
+		return err
 	}
 	plain := mustCapture(t, db, newRequest(bin.ID)) // no DeliverTo: no job
 	c, err := db.Capture(ctx, Capture{Request: newRequest(bin.ID), DeliverTo: "http://target.example/hook?a=1"})
@@ -39,40 +60,40 @@ func TestDeliveries(t *testing.T) {
 		t.Errorf("request without auto-forward has delivery %+v", got.Delivery)
 	}
 
-	due, err := db.DueDeliveries(ctx, now, 10)
-	if err != nil || len(due) != 1 || due[0] != want {
-		t.Fatalf("DueDeliveries(now) = %+v, %v; want [%+v]", due, err, want)
+	ds := due(now)
+	if len(ds) != 1 || ds[0] != want {
+		t.Fatalf("due at now = %+v; want [%+v]", ds, want)
 	}
-	if due, _ := db.DueDeliveries(ctx, now.Add(-time.Millisecond), 10); len(due) != 0 {
-		t.Errorf("due before its time: %+v", due)
+	if ds := due(now.Add(-time.Millisecond)); len(ds) != 0 {
+		t.Errorf("due before its time: %+v", ds)
 	}
-	if at, ok, err := db.NextDeliveryAt(ctx); !ok || err != nil || !at.Equal(now) {
-		t.Errorf("NextDeliveryAt = %v, %v, %v; want %v", at, ok, err, now)
+	if at, ok, err := db.NextDeliveryOf(ctx, bin.ID); !ok || err != nil || !at.Equal(now) {
+		t.Errorf("NextDeliveryOf = %v, %v, %v; want %v", at, ok, err, now)
 	}
 
 	// Attempt 1 fails: retry in 5 s, recorded in the history.
 	retryAt := now.Add(5 * time.Second)
 	f1 := Forward{URL: want.URL, Status: 503, Attempt: 1, Error: "", DurationMS: 7, Auto: true, At: now}
-	if err := db.RecordAttempt(ctx, due[0], f1, DeliveryPending, retryAt); err != nil {
+	if err := record(ds[0], f1, DeliveryPending, retryAt); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := db.DueDeliveries(ctx, now.Add(4*time.Second), 10); len(due) != 0 {
-		t.Errorf("due before the retry time: %+v", due)
+	if ds := due(now.Add(4 * time.Second)); len(ds) != 0 {
+		t.Errorf("due before the retry time: %+v", ds)
 	}
-	if at, ok, _ := db.NextDeliveryAt(ctx); !ok || !at.Equal(retryAt) {
-		t.Errorf("NextDeliveryAt = %v, %v; want %v", at, ok, retryAt)
+	if at, ok, _ := db.NextDeliveryOf(ctx, bin.ID); !ok || !at.Equal(retryAt) {
+		t.Errorf("NextDeliveryOf = %v, %v; want %v", at, ok, retryAt)
 	}
-	due, _ = db.DueDeliveries(ctx, retryAt, 10)
-	if len(due) != 1 || due[0].Attempts != 1 || due[0].LastStatus != 503 {
-		t.Fatalf("after attempt 1: %+v", due)
+	ds = due(retryAt)
+	if len(ds) != 1 || ds[0].Attempts != 1 || ds[0].LastStatus != 503 {
+		t.Fatalf("after attempt 1: %+v", ds)
 	}
 
 	// Attempt 2 succeeds.
 	f2 := Forward{URL: want.URL, Status: 200, Attempt: 2, DurationMS: 3, Auto: true, At: retryAt}
-	if err := db.RecordAttempt(ctx, due[0], f2, DeliveryDelivered, retryAt); err != nil {
+	if err := record(ds[0], f2, DeliveryDelivered, retryAt); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := db.NextDeliveryAt(ctx); ok {
+	if _, ok, _ := db.NextDeliveryOf(ctx, bin.ID); ok {
 		t.Error("a delivered job is still pending")
 	}
 	got, _ := db.Request(ctx, bin.ID, c.Request.Seq)
@@ -93,14 +114,14 @@ func TestDeliveries(t *testing.T) {
 	if err != nil || d2.State != DeliveryPending || !d2.NextAt.Equal(later) {
 		t.Errorf("retry = %+v, %v", d2, err)
 	}
-	if due, _ := db.DueDeliveries(ctx, later, 10); len(due) != 1 {
-		t.Errorf("retried job not due: %+v", due)
+	if ds := due(later); len(ds) != 1 {
+		t.Errorf("retried job not due: %+v", ds)
 	}
 	d2, err = db.SetDeliveryState(ctx, bin.ID, c.Request.Seq, DeliveryCancelled, time.Time{})
 	if err != nil || d2.State != DeliveryCancelled {
 		t.Errorf("cancel a pending job = %+v, %v", d2, err)
 	}
-	if _, ok, _ := db.NextDeliveryAt(ctx); ok {
+	if _, ok, _ := db.NextDeliveryOf(ctx, bin.ID); ok {
 		t.Error("a cancelled job is still pending")
 	}
 
@@ -122,76 +143,8 @@ func TestDeliveries(t *testing.T) {
 	if err := db.DeleteRequest(ctx, bin.ID, c3.Request.Seq); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RecordAttempt(ctx, *c3.Request.Delivery, f1, DeliveryDelivered, now); !errors.Is(err, ErrNotFound) {
+	if err := record(*c3.Request.Delivery, f1, DeliveryDelivered, now); !errors.Is(err, ErrNotFound) {
 		t.Errorf("attempt for a deleted request: err = %v, want ErrNotFound", err)
-	}
-}
-
-// Deliveries to a bin go in capture order: only each bin's oldest pending job
-// is due, so a later one waits while an earlier one is retrying.
-func TestDueDeliveriesHeadOfLinePerBin(t *testing.T) {
-	clock := newFakeClock()
-	db := mustOpenDB(t, Options{Now: clock.Now})
-	ctx := context.Background()
-	a, b := mustCreateBin(t, db, "a", ""), mustCreateBin(t, db, "b", "")
-	jobs := map[string][]Delivery{}
-	for i := range 6 {
-		bin := a.ID
-		if i%2 == 1 {
-			bin = b.ID
-		}
-		c, err := db.Capture(ctx, Capture{Request: newRequest(bin), DeliverTo: "http://x"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs[bin] = append(jobs[bin], *c.Request.Delivery)
-		clock.Advance(time.Millisecond)
-	}
-	ids := func(ds []Delivery) []int64 {
-		var out []int64
-		for _, d := range ds {
-			out = append(out, d.ID)
-		}
-		return out
-	}
-	due := func(limit int) []int64 {
-		t.Helper()
-		ds, err := db.DueDeliveries(ctx, clock.Now(), limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ids(ds)
-	}
-	if got, want := due(10), []int64{jobs[a.ID][0].ID, jobs[b.ID][0].ID}; !slices.Equal(got, want) {
-		t.Fatalf("due = %v, want each bin's oldest %v", got, want)
-	}
-	if got := due(1); !slices.Equal(got, []int64{jobs[a.ID][0].ID}) {
-		t.Errorf("due, limit 1 = %v, want the earliest", got)
-	}
-	if got := due(0); len(got) != 2 {
-		t.Errorf("due, limit 0 = %v, want the default limit", got)
-	}
-
-	// a's head is retrying in a minute: a's later jobs wait behind it.
-	retry := clock.Now().Add(time.Minute)
-	f := Forward{URL: "http://x", Status: 500, Attempt: 1, Auto: true}
-	if err := db.RecordAttempt(ctx, jobs[a.ID][0], f, DeliveryPending, retry); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := due(10), []int64{jobs[b.ID][0].ID}; !slices.Equal(got, want) {
-		t.Errorf("due while a's head retries = %v, want only b's head %v", got, want)
-	}
-	if at, ok, _ := db.NextDeliveryAt(ctx); !ok || !at.Equal(jobs[b.ID][0].NextAt) {
-		t.Errorf("NextDeliveryAt = %v, %v; want b's head at %v", at, ok, jobs[b.ID][0].NextAt)
-	}
-
-	// Once it is delivered, the next one of a is due.
-	f.Status, f.Attempt = 200, 2
-	if err := db.RecordAttempt(ctx, jobs[a.ID][0], f, DeliveryDelivered, retry); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := due(10), []int64{jobs[b.ID][0].ID, jobs[a.ID][1].ID}; !slices.Equal(got, want) { // by next_at
-		t.Errorf("due after delivery = %v, want %v", got, want)
 	}
 }
 
