@@ -46,6 +46,13 @@ func (s *Server) fromOtherInstance(e storage.Event) {
 		return
 	case storage.EventResync:
 		s.checkWatched(s.baseCtx)
+		// A replaced token or a revoked share may be among what was lost,
+		// and the bins' seqs do not show it: every stream checks its
+		// credential again now, not at its periodic re-check (15 s), so
+		// that it still ends within the contract's 2 s.
+		for _, id := range s.hub.watched() {
+			s.hub.Publish(Event{Kind: CredentialChanged, Bin: id})
+		}
 		return
 	}
 	for kind, name := range eventNames {
