@@ -59,8 +59,12 @@ func (s *Server) fromOtherInstance(e storage.Event) {
 		if name == e.Kind {
 			s.hub.Publish(Event{Kind: kind, Bin: e.Bin, Seq: e.Seq, Share: e.Ref})
 			if kind == ForwardChanged {
-				// Retried or cancelled elsewhere: a job may be ours to send.
-				s.deliverer.kick(e.Bin)
+				// Retried or cancelled elsewhere: a job may be ours to
+				// send, if we hold the bin's lease. Only then: every
+				// attempt recorded anywhere is announced, and starting a
+				// worker here for each would have it ask for a lease
+				// another instance holds, five times a second.
+				s.deliverer.wake(e.Bin)
 			}
 			return
 		}

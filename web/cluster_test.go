@@ -975,3 +975,75 @@ func TestClusterTokenReplacedEndsStreams(t *testing.T) {
 		t.Errorf("old token on B: %d, want 404", res.StatusCode)
 	}
 }
+
+// A delivery retried by hand on B, while A holds the bin's delivery lease
+// and waits for the job's scheduled retry (an hour away), is sent by A,
+// though no one watches the bin anywhere. And a viewer's stream on B hears
+// of the attempts A makes, though no one watches on A.
+func TestClusterDeliveryRetriedOnOtherInstance(t *testing.T) {
+	old := retryDelay
+	retryDelay = func(attempt int, res forward.Result, rnd func() float64) (time.Duration, bool) {
+		_, ok := old(attempt, res, rnd)
+		return time.Hour, ok
+	}
+	t.Cleanup(func() { retryDelay = old })
+	var (
+		mu       sync.Mutex
+		statuses []int
+	)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		status := http.StatusNoContent
+		if len(statuses) == 0 {
+			status = http.StatusInternalServerError
+		}
+		statuses = append(statuses, status)
+		mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(target.Close)
+	arrived := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(statuses)
+	}
+
+	_, apps := newCluster(t, 2)
+	a, b := apps[0], apps[1]
+	bin := a.newBin()
+	if res := a.do("PUT", "/api/bins/"+bin.ID+"/forwarding", bin.Token, nil, `{"url":"`+target.URL+`/in","enabled":true}`); res.StatusCode != 200 {
+		t.Fatalf("forwarding: %d %s", res.StatusCode, res.body)
+	}
+	if st := captureStatus(t, a, bin.ID); st != 200 {
+		t.Fatalf("capture on A: %d", st)
+	}
+	eventually(t, 10*time.Second, "the first attempt", func() bool { return arrived() == 1 })
+	eventually(t, 10*time.Second, "the failed attempt recorded", func() bool {
+		var req struct {
+			Delivery struct {
+				State    string `json:"state"`
+				Attempts int    `json:"attempts"`
+			} `json:"delivery"`
+		}
+		b.getJSON("/api/bins/"+bin.ID+"/requests/req_1", bin.Token, &req)
+		return req.Delivery.State == "pending" && req.Delivery.Attempts == 1
+	})
+
+	if res := b.do("POST", "/api/bins/"+bin.ID+"/requests/req_1/delivery/retry", bin.Token, nil, ""); res.StatusCode != 200 {
+		t.Fatalf("retry on B: %d %s", res.StatusCode, res.body)
+	}
+	eventually(t, 10*time.Second, "the delivery retried by hand on B sent", func() bool { return arrived() == 2 })
+
+	// A viewer on B hears of the attempts A makes, though none watches on A.
+	viewer := openStream(t, nil, eventsURL(b, bin), nil)
+	if st := captureStatus(t, a, bin.ID); st != 200 {
+		t.Fatalf("capture on A: %d", st)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ev := viewer.next(time.Until(deadline))
+		if ev.Event == "forward" && strings.Contains(ev.Data, `"seq":2`) && strings.Contains(ev.Data, `"state":"delivered"`) {
+			break
+		}
+	}
+}

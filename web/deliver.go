@@ -88,6 +88,20 @@ func (d *deliverer) kick(binID string) {
 	d.startLocked(binID)
 }
 
+// wake wakes bin's worker if this instance runs one. Unlike kick it never
+// starts one: another instance's delivery news concerns this one only when
+// it holds the bin's lease, and then its worker is running.
+func (d *deliverer) wake(binID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w := d.bins[binID]; w != nil {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // startLocked wakes or starts bin's worker; d.mu is held.
 func (d *deliverer) startLocked(binID string) {
 	if d.stopped {
@@ -621,10 +635,13 @@ func (s *Server) checkTarget(ctx context.Context, raw string) error {
 	return nil
 }
 
-// forwardChanged tells a bin's live viewers that a request's forwarding
-// changed. The request is read once here, not once per viewer.
+// forwardChanged tells a bin's live viewers, on every instance, that a
+// request's forwarding changed. The request is read once here, not once per
+// viewer.
 func (s *Server) forwardChanged(ctx context.Context, binID string, seq int64) {
 	if s.hub.subscribers(binID) == 0 {
+		// No viewer here; the other instances' viewers still hear of it.
+		s.db.Announce(storage.Event{Kind: eventNames[ForwardChanged], Bin: binID, Seq: seq})
 		return
 	}
 	req, err := s.db.Request(context.WithoutCancel(ctx), binID, seq)
