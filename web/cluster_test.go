@@ -2,10 +2,12 @@ package web
 
 // The cluster suite: several tailhook instances, each its own storage.DB
 // and Server on a real listener, sharing one PostgreSQL schema (the
-// contract's Scale-out). Clients are real HTTP and SSE clients; nothing here
-// reaches into an instance except to find out which connection is its
-// listener. Every time bound asserted is the contract's: settings apply
-// everywhere within 1 s, a stream ends (or recovers) within 2 s.
+// contract's Scale-out). Clients are real HTTP and SSE clients; tests look
+// inside an instance only to wait for a subscription and to shorten retry
+// delays, and into PostgreSQL (as its superuser, pgtest.Admin) to find,
+// kill and lock out listener connections. Every time bound asserted is the
+// contract's: settings apply everywhere within 1 s, a stream ends (or
+// recovers) within 2 s.
 
 import (
 	"context"
@@ -92,8 +94,8 @@ func newCluster(t testing.TB, n int, opts ...func(*Config, *storage.Options)) (s
 	return dsn, apps
 }
 
-// capturePost sends a capture and returns its status and, for a 2xx, its seq. It
-// is safe on any goroutine (it never fails the test itself).
+// capturePost sends a capture and returns its status and, for a 2xx, its
+// seq. It is safe on any goroutine (it never fails the test itself).
 func capturePost(c *http.Client, base, binID, path, body string) (status int, seq int64, err error) {
 	res, err := c.Post(base+"/b/"+binID+path, "text/plain", strings.NewReader(body))
 	if err != nil {
@@ -128,8 +130,8 @@ func nextRequestSeq(t testing.TB, s *sseStream, timeout time.Duration) int64 {
 	}
 }
 
-// expectSeqs reads want captures from s and fails unless they are
-// from..from+len-1 in order.
+// expectSeqs reads captures from s and fails unless they are seq from
+// through to, in order.
 func expectSeqs(t testing.TB, name string, s *sseStream, from, to int64) {
 	t.Helper()
 	for want := from; want <= to; want++ {
