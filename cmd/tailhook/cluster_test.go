@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -145,4 +146,80 @@ func TestClusterSIGKILLKeepsAcknowledged(t *testing.T) {
 	if want := fmt.Sprintf("req_%d", newest+1); res.StatusCode != 200 || ack.ID != want {
 		t.Errorf("capture on the survivor: %d %s, want 200 %s", res.StatusCode, ack.ID, want)
 	}
+}
+
+// TestClusterForwardingSurvivesSIGKILL: the instance delivering a bin's
+// auto-forward jobs (it holds the bin's lease) is killed mid-way; the other
+// instance takes the bin over once the lease expires and delivers the rest:
+// every capture at least once, first deliveries in capture order.
+func TestClusterForwardingSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	var (
+		mu    sync.Mutex
+		order []string // bodies of the successful deliveries, as they came
+	)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		time.Sleep(20 * time.Millisecond) // deliveries trail the captures
+		mu.Lock()
+		order = append(order, string(b))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(target.Close)
+	delivered := func() (firsts []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen := map[string]bool{}
+		for _, b := range order {
+			if !seen[b] {
+				seen[b] = true
+				firsts = append(firsts, b)
+			}
+		}
+		return firsts
+	}
+
+	dsn := pgtest.DSN(t)
+	victim, baseA := startBinary(t, "", "--db", dsn, "--rate-limit", "0")
+	_, baseB := startBinary(t, "", "--db", dsn, "--rate-limit", "0")
+	bin := createBin(t, baseA)
+	req, _ := http.NewRequest("PUT", baseA+"/api/bins/"+bin.ID+"/forwarding", strings.NewReader(`{"url":"`+target.URL+`/in","enabled":true}`))
+	req.Header.Set("Authorization", "Bearer "+bin.Token)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("forwarding: %v %v", res, err)
+	}
+	const total = 120
+	for i := 1; i <= total; i++ {
+		res, err := http.Post(baseA+"/b/"+bin.ID+"/p", "text/plain", strings.NewReader(fmt.Sprintf("%03d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("capture %d: %d", i, res.StatusCode)
+		}
+	}
+	eventually(t, 20*time.Second, "some deliveries by A", func() bool { return len(delivered()) >= 20 })
+	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	victim.Wait()
+	killedAt := len(delivered())
+	if killedAt == total {
+		t.Fatal("A delivered everything before it was killed: nothing to take over")
+	}
+	// B takes the bin over once A's lease (10 s) has expired.
+	eventually(t, 30*time.Second, "every capture delivered", func() bool { return len(delivered()) == total })
+	firsts := delivered()
+	for i, b := range firsts {
+		if want := fmt.Sprintf("%03d", i+1); b != want {
+			t.Fatalf("delivery %d was capture %s, want %s: not in capture order", i+1, b, want)
+		}
+	}
+	mu.Lock()
+	t.Logf("%d delivered before the kill, %d deliveries in all for %d captures (B: %s)", killedAt, len(order), total, baseB)
+	mu.Unlock()
 }
