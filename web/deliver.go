@@ -220,6 +220,7 @@ const (
 // the bin meanwhile.
 func (d *deliverer) work(ctx context.Context, binID string, w *binWorker) {
 	if !d.db.Shared() {
+		// Until idle and not kicked since, or shutting down.
 		for d.deliver(ctx, binID, w) && !d.retire(binID, w) {
 		}
 		return
