@@ -641,6 +641,20 @@ func TestClusterSettingsApplyWithinASecond(t *testing.T) {
 	}
 	appliesWithin(t, "response 201", b, bin.ID, 201, time.Now(), time.Second)
 
+	// A scripted sequence is one sequence for the bin, whichever instance
+	// takes each capture.
+	res = a.do("PUT", "/api/bins/"+bin.ID+"/response", bin.Token, nil, `{"status":201,"sequence":[{"status":503,"times":3}]}`)
+	if res.StatusCode != 200 {
+		t.Fatalf("set sequence on A: %d %s", res.StatusCode, res.body)
+	}
+	var got []int
+	for i := range 5 {
+		got = append(got, captureStatus(t, apps[(i+1)%2], bin.ID))
+	}
+	if want := []int{503, 503, 503, 201, 201}; !slices.Equal(got, want) {
+		t.Errorf("captures on B, A, B, A, B answered %v, want %v", got, want)
+	}
+
 	res = a.do("PUT", "/api/bins/"+bin.ID+"/signature", bin.Token, nil, `{"provider":"stripe","secret":"whsec_cluster","reject_invalid":true}`)
 	if res.StatusCode != 200 {
 		t.Fatalf("set signature on A: %d %s", res.StatusCode, res.body)
