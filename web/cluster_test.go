@@ -430,7 +430,7 @@ func TestClusterAutoForwardOncePerCapture(t *testing.T) {
 	for name, fc := range map[string]forwardCase{
 		"burst":             {total: 90, senders: 4, pace: 3 * time.Millisecond, mode: storage.ForwardInOrder},
 		"paced":             {total: 24, senders: 1, pace: 80 * time.Millisecond, mode: storage.ForwardInOrder},
-		"slow release":      {total: 24, senders: 1, pace: 80 * time.Millisecond, mode: storage.ForwardInOrder, slowRelease: true},
+		"slow release":      {total: 24, senders: 1, pace: 80 * time.Millisecond, mode: storage.ForwardInOrder, slowRelease: true, retryEvery: 500 * time.Millisecond},
 		"independent burst": {total: 90, senders: 4, pace: 3 * time.Millisecond, mode: storage.ForwardIndependent},
 	} {
 		t.Run(name, func(t *testing.T) { forwardAcrossInstances(t, fc) })
@@ -445,6 +445,7 @@ type forwardCase struct {
 	pace           time.Duration
 	mode           string
 	slowRelease    bool
+	retryEvery     time.Duration // the retry delay; 0: the schedule's, 50 times shorter
 }
 
 // forwardAcrossInstances runs fc against two instances, then three.
@@ -453,6 +454,9 @@ func forwardAcrossInstances(t *testing.T, fc forwardCase) {
 	old := retryDelay
 	retryDelay = func(attempt int, res forward.Result, rnd func() float64) (time.Duration, bool) {
 		d, ok := old(attempt, res, func() float64 { return 0.5 })
+		if fc.retryEvery > 0 {
+			return fc.retryEvery, ok
+		}
 		return d / 50, ok // 1 s → 20 ms
 	}
 	t.Cleanup(func() { retryDelay = old })
