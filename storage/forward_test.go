@@ -194,6 +194,10 @@ func TestClaimAndRecordDeliveries(t *testing.T) {
 	f := func(status, attempt int) Forward {
 		return Forward{URL: "http://t.example/", Status: status, Attempt: attempt, Auto: true, At: now}
 	}
+	// With PostgreSQL only the holder of the bin's lease records attempts.
+	if got, err := db.LeaseDeliveries(ctx, bin.ID); !got || err != nil {
+		t.Fatalf("LeaseDeliveries = %v, %v", got, err)
+	}
 	found, err := db.RecordAttempts(ctx, []Attempt{
 		{Delivery: jobs[0], Forward: f(200, 1), State: DeliveryDelivered, Next: now},
 		{Delivery: jobs[1], Forward: f(503, 1), State: DeliveryPending, Next: retry},

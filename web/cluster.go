@@ -47,14 +47,25 @@ func (s *Server) fromOtherInstance(e storage.Event) {
 		return
 	case storage.EventResync:
 		s.checkWatched(s.baseCtx)
+		// A replaced token or a revoked share may be among what was lost,
+		// and the bins' seqs do not show it: every stream checks its
+		// credential again now, not at its periodic re-check (15 s), so
+		// that it still ends within the contract's 2 s.
+		for _, id := range s.hub.watched() {
+			s.hub.Publish(Event{Kind: CredentialChanged, Bin: id})
+		}
 		return
 	}
 	for kind, name := range eventNames {
 		if name == e.Kind {
 			s.hub.Publish(Event{Kind: kind, Bin: e.Bin, Seq: e.Seq, Share: e.Ref})
 			if kind == ForwardChanged {
-				// Retried or cancelled elsewhere: a job may be ours to send.
-				s.deliverer.kick(e.Bin)
+				// Retried or cancelled elsewhere: a job may be ours to
+				// send, if we hold the bin's lease. Only then: every
+				// attempt recorded anywhere is announced, and starting a
+				// worker here for each would have it ask for a lease
+				// another instance holds, five times a second.
+				s.deliverer.wake(e.Bin)
 			}
 			return
 		}

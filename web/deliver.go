@@ -88,6 +88,20 @@ func (d *deliverer) kick(binID string) {
 	d.startLocked(binID)
 }
 
+// wake wakes bin's worker if this instance runs one. Unlike kick it never
+// starts one: another instance's delivery news concerns this one only when
+// it holds the bin's lease, and then its worker is running.
+func (d *deliverer) wake(binID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w := d.bins[binID]; w != nil {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // startLocked wakes or starts bin's worker; d.mu is held.
 func (d *deliverer) startLocked(binID string) {
 	if d.stopped {
@@ -196,17 +210,45 @@ const (
 
 // work is a bin's worker: it delivers the bin's due jobs until none is
 // pending, sleeping while the next one waits for its retry.
+//
+// With several instances it delivers under the bin's lease, and gives the
+// lease back before it retires: were the release still under way once the
+// worker had left d.bins, the next kick's worker on this instance could
+// renew the lease (same owner) just before that release deleted it, and
+// deliver without one: its records refused, each job sent again and again
+// until a renewal took the lease anew, and another instance free to take
+// the bin meanwhile.
 func (d *deliverer) work(ctx context.Context, binID string, w *binWorker) {
-	if d.db.Shared() {
-		lctx, release, ok := d.lease(ctx, binID, w)
+	if !d.db.Shared() {
+		// Until idle and not kicked since, or shutting down.
+		for d.deliver(ctx, binID, w) && !d.retire(binID, w) {
+		}
+		return
+	}
+	for {
+		lctx, release, ok := d.lease(ctx, binID)
 		if !ok {
+			d.unregister(binID, w)
 			return
 		}
-		// Done (idle, or shutting down): the lease is given back now
-		// rather than when it expires.
-		defer release()
-		ctx = lctx
+		idle := d.deliver(lctx, binID, w)
+		release() // returns once the lease is given back
+		if !idle {
+			// Shutting down, or the lease was lost: another instance
+			// delivers the bin now.
+			d.unregister(binID, w)
+			return
+		}
+		if d.retire(binID, w) {
+			return
+		}
+		// Kicked while giving the lease back: take it again.
 	}
+}
+
+// deliver runs rounds of the bin's jobs until none is pending (true) or
+// ctx ends (false).
+func (d *deliverer) deliver(ctx context.Context, binID string, w *binWorker) bool {
 	var last pass
 	stats := d.db.Stats()
 	for ctx.Err() == nil {
@@ -225,7 +267,7 @@ func (d *deliverer) work(ctx context.Context, binID string, w *binWorker) {
 			p, err = d.drainInOrder(ctx, binID, last.headWaits)
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		if err != nil {
 			d.log.Error("auto-forward", "bin", binID, "error", err)
@@ -236,10 +278,7 @@ func (d *deliverer) work(ctx context.Context, binID string, w *binWorker) {
 			p.wait, p.linger = max(p.wait, min(giveWay*busy, maxGiveWay)), true
 		}
 		if p.idle {
-			if d.retire(binID, w) {
-				return
-			}
-			continue
+			return true
 		}
 		if p.wait <= 0 {
 			continue
@@ -256,6 +295,17 @@ func (d *deliverer) work(ctx context.Context, binID string, w *binWorker) {
 		}
 		t.Stop()
 	}
+	return false
+}
+
+// unregister removes bin's worker w, which stops without a retire (a
+// later kick starts a new one).
+func (d *deliverer) unregister(binID string, w *binWorker) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bins[binID] == w {
+		delete(d.bins, binID)
+	}
 }
 
 // Leases, with several instances on one PostgreSQL database: only the
@@ -267,12 +317,12 @@ const (
 	leaseRetry      = 200 * time.Millisecond // between tries
 )
 
-// lease takes bin's lease for this worker and keeps renewing it; the
-// context it returns ends when release is called or the lease is lost (a
-// renewal failed: another instance may be sending now), and the lease is
-// given back then. ok is false when another instance holds it: the worker
-// stops, unregistered, and the periodic scan tries again later.
-func (d *deliverer) lease(ctx context.Context, binID string, w *binWorker) (lctx context.Context, release func(), ok bool) {
+// lease takes bin's lease and keeps renewing it; the context it returns
+// ends when release is called or the lease is lost (a renewal failed:
+// another instance may be sending now). release gives the lease back and
+// returns once that is done. ok is false when another instance holds it:
+// the worker stops, and the periodic scan tries again later.
+func (d *deliverer) lease(ctx context.Context, binID string) (lctx context.Context, release func(), ok bool) {
 	for try := 0; ; try++ {
 		got, err := d.db.LeaseDeliveries(ctx, binID)
 		if err != nil && ctx.Err() == nil {
@@ -282,9 +332,6 @@ func (d *deliverer) lease(ctx context.Context, binID string, w *binWorker) (lctx
 			break
 		}
 		if try == leaseTries || ctx.Err() != nil {
-			d.mu.Lock()
-			delete(d.bins, binID)
-			d.mu.Unlock()
 			return ctx, nil, false
 		}
 		select {
@@ -293,7 +340,9 @@ func (d *deliverer) lease(ctx context.Context, binID string, w *binWorker) (lctx
 		}
 	}
 	lctx, cancel := context.WithCancel(ctx)
+	released := make(chan struct{})
 	go func() {
+		defer close(released)
 		t := time.NewTicker(leaseRenewEvery)
 		defer t.Stop()
 		for {
@@ -308,17 +357,12 @@ func (d *deliverer) lease(ctx context.Context, binID string, w *binWorker) (lctx
 			case <-t.C:
 				if got, err := d.db.LeaseDeliveries(lctx, binID); !got && lctx.Err() == nil {
 					d.log.Warn("auto-forward: lease lost; another instance takes the bin over", "bin", binID, "error", err)
-					d.mu.Lock()
-					if d.bins[binID] == w {
-						delete(d.bins, binID)
-					}
-					d.mu.Unlock()
 					cancel()
 				}
 			}
 		}
 	}()
-	return lctx, cancel, true
+	return lctx, func() { cancel(); <-released }, true
 }
 
 // drainInOrder delivers a batch of the bin's jobs in capture order.
@@ -591,10 +635,13 @@ func (s *Server) checkTarget(ctx context.Context, raw string) error {
 	return nil
 }
 
-// forwardChanged tells a bin's live viewers that a request's forwarding
-// changed. The request is read once here, not once per viewer.
+// forwardChanged tells a bin's live viewers, on every instance, that a
+// request's forwarding changed. The request is read once here, not once per
+// viewer.
 func (s *Server) forwardChanged(ctx context.Context, binID string, seq int64) {
 	if s.hub.subscribers(binID) == 0 {
+		// No viewer here; the other instances' viewers still hear of it.
+		s.db.Announce(storage.Event{Kind: eventNames[ForwardChanged], Bin: binID, Seq: seq})
 		return
 	}
 	req, err := s.db.Request(context.WithoutCancel(ctx), binID, seq)
