@@ -221,7 +221,12 @@ func (b *bus) listenOnce(ctx context.Context) error {
 	if err != nil {
 		return errors.New(strings.ReplaceAll(err.Error(), b.db.dsn, b.db.path))
 	}
-	defer conn.Close(context.Background())
+	defer func() {
+		// A dead server must not hold Close up.
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
 	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{b.db.channel}.Sanitize()); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
