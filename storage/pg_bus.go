@@ -30,9 +30,10 @@ const (
 	// deleted. Every instance has already forgotten its cached copy when
 	// the handler sees it.
 	EventBinChanged = "bin"
-	// EventResync is local only: events from other instances may have been
-	// lost (the listener reconnected, or the queue overflowed). Whoever
-	// waits for events should look at the database again.
+	// EventResync: events from other instances may have been lost (the
+	// listener reconnected, its queue overflowed, or another instance could
+	// not send some). Whoever waits for events should look at the database
+	// again.
 	EventResync = "resync"
 )
 
@@ -61,6 +62,10 @@ type bus struct {
 	out    chan Event
 	in     chan Event
 	lost   atomic.Bool // in overflowed: a resync is due
+	// dropped: one of this instance's events never went out (out was
+	// full, or NOTIFY kept failing); the next notification asks every
+	// other instance for a resync.
+	dropped atomic.Bool
 	mu     sync.Mutex
 	fn     func(Event)
 	// Stats, for tests and metrics.
@@ -101,6 +106,7 @@ func (b *bus) announce(e Event) {
 	case b.out <- e:
 	default:
 		b.Dropped.Add(1)
+		b.dropped.Store(true)
 	}
 }
 
@@ -133,6 +139,12 @@ func (b *bus) send(ctx context.Context) {
 		}
 		buf.Reset()
 		n := 0
+		if b.dropped.Swap(false) {
+			// What the others missed is not known: they look at the
+			// database again (and end streams whose credential went).
+			buf.WriteString(b.encode(Event{Kind: EventResync}))
+			n++
+		}
 		for {
 			line := b.encode(e)
 			if buf.Len()+len(line) > busPayloadMax && buf.Len() > 0 {
@@ -156,17 +168,34 @@ func (b *bus) send(ctx context.Context) {
 	}
 }
 
+// notify sends one payload, trying a few times over about a second before
+// it gives up on it (and asks for a resync with the next one).
 func (b *bus) notify(ctx context.Context, payload string, n int) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := b.db.w.ExecContext(ctx, `SELECT pg_notify(?, ?)`, b.db.channel, payload); err != nil {
-		if ctx.Err() == nil {
-			b.db.log.Warn("announce to other instances", "error", err, "events", n)
+	wait := 100 * time.Millisecond
+	for try := 1; ; try++ {
+		nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := b.db.w.ExecContext(nctx, `SELECT pg_notify(?, ?)`, b.db.channel, payload)
+		cancel()
+		if err == nil {
+			b.Sent.Add(int64(n))
+			return
 		}
-		b.Dropped.Add(int64(n))
-		return
+		if ctx.Err() != nil {
+			return
+		}
+		if try == 3 {
+			b.db.log.Warn("announce to other instances", "error", err, "events", n)
+			b.Dropped.Add(int64(n))
+			b.dropped.Store(true)
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+		wait *= 2
 	}
-	b.Sent.Add(int64(n))
 }
 
 // encode writes one event as a line: origin, kind, bin, seq, ref, separated
@@ -253,6 +282,11 @@ func (b *bus) listenOnce(ctx context.Context) error {
 		}
 		for _, e := range decodeEvents(n.Payload, b.origin) {
 			b.Received.Add(1)
+			if e.Kind == EventResync {
+				// Another instance lost some of its events.
+				b.lost.Store(true)
+				continue
+			}
 			if e.Kind == EventBinChanged {
 				// Before anyone hears of it: a capture after the event
 				// must not find the old settings in the cache.

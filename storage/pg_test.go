@@ -282,3 +282,28 @@ func TestFourInstancesStartAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestBusDroppedEventsAskForResync: an instance that could not send an
+// event makes the others resync with its next notification.
+func TestBusDroppedEventsAskForResync(t *testing.T) {
+	pgOnly(t)
+	a, b, _ := twoInstances(t, Options{})
+	got := make(chan Event, 100)
+	b.OnEvent(func(e Event) { got <- e })
+	waitEvent(t, got, func(e Event) bool { return e.Kind == EventResync })
+	a.bus.dropped.Store(true) // as when a's queue overflowed
+	a.Announce(Event{Kind: "removed", Bin: "x", Seq: 1})
+	var kinds []string
+	deadline := time.After(5 * time.Second)
+	for len(kinds) < 2 {
+		select {
+		case e := <-got:
+			kinds = append(kinds, e.Kind)
+		case <-deadline:
+			t.Fatalf("got %v, want a resync and the event", kinds)
+		}
+	}
+	if !slices.Equal(kinds, []string{EventResync, "removed"}) {
+		t.Errorf("got %v, want a resync, then the event", kinds)
+	}
+}
