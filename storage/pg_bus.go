@@ -66,8 +66,8 @@ type bus struct {
 	// full, or NOTIFY kept failing); the next notification asks every
 	// other instance for a resync.
 	dropped atomic.Bool
-	mu     sync.Mutex
-	fn     func(Event)
+	mu      sync.Mutex
+	fn      func(Event)
 	// Stats, for tests and metrics.
 	Sent, Received, Dropped, Reconnects atomic.Int64
 }
