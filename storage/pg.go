@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,7 +102,6 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.dstmts.close()
 		return fail(err)
 	}
-	db.space.budget.Store(opts.MaxStorage)
 	if opts.MaxStorage == 0 && opts.KeepFree > 0 {
 		db.log.Info("PostgreSQL: no storage budget unless --max-storage is set (the server's disk is not visible from here)")
 	}
@@ -129,47 +127,22 @@ func (db *DB) migratePG(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := db.applyPGMigration(ctx, name); err != nil {
+		if err := db.applyMigration(ctx, db.w.BeginTx, name, lockMigrations); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (db *DB) applyPGMigration(ctx context.Context, name string) error {
-	base := path.Base(name)
-	src, err := migrationFS.ReadFile(name)
-	if err != nil {
-		return fmt.Errorf("read migration %s: %w", base, err)
-	}
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin migration %s: %w", base, err)
-	}
-	defer tx.Rollback()
-	// The lock is taken before the migrations table exists, so that its
-	// creation is serialised too; it is released at commit.
+// lockMigrations starts a migration's transaction on PostgreSQL: the lock
+// is taken before the migrations table exists, so that its creation is
+// serialised too; it is released at commit.
+func lockMigrations(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.tailhook.migrate'))`); err != nil {
-		return fmt.Errorf("lock for migration %s: %w", base, err)
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, base).Scan(&n); err != nil {
-		return fmt.Errorf("check migration %s: %w", base, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, string(src)); err != nil {
-		return fmt.Errorf("apply migration %s: %w", base, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, db.opts.Now().UnixMilli()); err != nil {
-		return fmt.Errorf("record migration %s: %w", base, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit migration %s: %w", base, err)
 	}
 	return nil
 }
@@ -383,19 +356,7 @@ func (db *DB) measurePG(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("measure storage: %w", err)
 	}
-	s := &db.space
-	s.used.Store(used)
-	s.grown.Store(0)
-	budget := db.opts.MaxStorage
-	full := budget > 0 && used >= budget
-	if full != s.full.Load() {
-		s.full.Store(full)
-		if full {
-			db.budgetReached(used, budget)
-		} else {
-			db.log.Info("storage below its budget again: captures are taken", "used_bytes", used, "budget_bytes", budget)
-		}
-	}
+	db.measured(used, db.opts.MaxStorage)
 	return nil
 }
 

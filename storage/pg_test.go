@@ -307,3 +307,15 @@ func TestBusDroppedEventsAskForResync(t *testing.T) {
 		t.Errorf("got %v, want a resync, then the event", kinds)
 	}
 }
+
+func TestStorageBudgetOnPostgres(t *testing.T) {
+	pgOnly(t)
+	db := mustOpenDB(t, Options{MaxStorage: 1 << 10}) // the empty schema alone is more
+	bin := mustCreateBin(t, db, "", "")
+	if _, err := db.Capture(context.Background(), Capture{Request: newRequest(bin.ID)}); !errors.Is(err, ErrStorageFull) {
+		t.Errorf("capture over the budget: %v, want ErrStorageFull", err)
+	}
+	if used, budget := db.Space(); used <= budget || budget != 1<<10 {
+		t.Errorf("Space() = %d, %d", used, budget)
+	}
+}

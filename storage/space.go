@@ -129,6 +129,14 @@ func (db *DB) measure(ctx context.Context, vacuum bool) error {
 			budget = max(1, used+free*s.pageSize+avail-int64(float64(total)*db.opts.KeepFree))
 		}
 	}
+	db.measured(used, budget)
+	return nil
+}
+
+// measured records a measure of the bytes in use against the budget, and
+// logs when captures start or stop being refused for it.
+func (db *DB) measured(used, budget int64) {
+	s := &db.space
 	s.used.Store(used)
 	s.grown.Store(0)
 	s.budget.Store(budget)
@@ -141,7 +149,6 @@ func (db *DB) measure(ctx context.Context, vacuum bool) error {
 			db.log.Info("storage below its budget again: captures are taken", "used_bytes", used, "budget_bytes", budget)
 		}
 	}
-	return nil
 }
 
 // budgetReached logs, the first time only, that the budget is reached.

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -337,7 +338,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := db.applyMigration(ctx, conn, name); err != nil {
+		if err := db.applyMigration(ctx, conn.BeginTx, name, nil); err != nil {
 			return err
 		}
 	}
@@ -345,19 +346,25 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // applyMigration applies one migration unless it already was. The check is
-// inside the (immediate) transaction, so two processes opening the same new
-// file cannot both apply it.
-func (db *DB) applyMigration(ctx context.Context, conn *sql.Conn, name string) error {
-	base := filepath.Base(name)
+// inside the transaction (begin's), so two processes opening the same new
+// database cannot both apply it: SQLite's is immediate, and PostgreSQL's
+// takes a lock first (lock, when set, runs before anything else in it).
+func (db *DB) applyMigration(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), name string, lock func(context.Context, *sql.Tx) error) error {
+	base := path.Base(name)
 	src, err := migrationFS.ReadFile(name)
 	if err != nil {
 		return fmt.Errorf("read migration %s: %w", base, err)
 	}
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin migration %s: %w", base, err)
 	}
 	defer tx.Rollback()
+	if lock != nil {
+		if err := lock(ctx, tx); err != nil {
+			return fmt.Errorf("lock for migration %s: %w", base, err)
+		}
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, base).Scan(&n); err != nil {
 		return fmt.Errorf("check migration %s: %w", base, err)
