@@ -344,3 +344,19 @@ func (b *bus) dispatch(ctx context.Context) {
 		}
 	}
 }
+
+// BusStats are the event bus's counters (all 0 with SQLite): events sent to
+// and received from other instances, events dropped (never sent), and
+// reconnects of the listener.
+type BusStats struct {
+	Sent, Received, Dropped, Reconnects int64
+}
+
+// BusStats reads the event bus's counters.
+func (db *DB) BusStats() BusStats {
+	if db.bus == nil {
+		return BusStats{}
+	}
+	b := db.bus
+	return BusStats{Sent: b.Sent.Load(), Received: b.Received.Load(), Dropped: b.Dropped.Load(), Reconnects: b.Reconnects.Load()}
+}

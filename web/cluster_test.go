@@ -367,6 +367,18 @@ func TestClusterListenerKilled(t *testing.T) {
 		pids := listeners(t, admin, schema)
 		return len(pids) == 2 && !pids[pidA]
 	})
+	// Operators see it in /metrics.
+	res, err := a.ts.Client().Get(a.ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	metrics, _ := io.ReadAll(res.Body)
+	for _, m := range []string{"tailhook_cluster_listener_reconnects_total 1", "tailhook_cluster_events_received_total "} {
+		if !strings.Contains(string(metrics), m) {
+			t.Errorf("/metrics of A has no %q", m)
+		}
+	}
 }
 
 // 4. A long poll on A is answered by a capture on B.

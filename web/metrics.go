@@ -73,6 +73,21 @@ func newMetrics(db *storage.DB, hub *Hub) *Metrics {
 		counter("tailhook_live_cutoffs_total", "Times a live subscriber fell behind and was cut off from live events (it resumes from the database).",
 			func() float64 { return float64(hub.cutoffs.Load()) }),
 	)
+	if db.Shared() {
+		bus := func(name, help string, f func(storage.BusStats) int64) prometheus.Collector {
+			return counter(name, help, func() float64 { return float64(f(db.BusStats())) })
+		}
+		m.reg.MustRegister(
+			bus("tailhook_cluster_events_sent_total", "Events told to the other instances on the database (LISTEN/NOTIFY).",
+				func(s storage.BusStats) int64 { return s.Sent }),
+			bus("tailhook_cluster_events_received_total", "Events heard from the other instances.",
+				func(s storage.BusStats) int64 { return s.Received }),
+			bus("tailhook_cluster_events_dropped_total", "Events never sent (queue full, or NOTIFY failing); the others resync.",
+				func(s storage.BusStats) int64 { return s.Dropped }),
+			bus("tailhook_cluster_listener_reconnects_total", "Reconnects of the connection that listens to the other instances.",
+				func(s storage.BusStats) int64 { return s.Reconnects }),
+		)
+	}
 	return m
 }
 
