@@ -227,6 +227,43 @@ func (db *DB) Backlog(ctx context.Context, binID string, after int64, f Filter, 
 	return reqs, upTo, nil
 }
 
+// pgCandidateSQL narrows scanMatching to the requests that may match a
+// search, in the server, so that the others' bodies never cross the
+// connection. Bytes become characters one to one (LATIN1 maps every byte to
+// the code point of its value), and lower() under the C collation folds
+// ASCII letters only: a substring test on those is exactly matchSQL's on
+// method, path, query and body. For headers it is matchSQL's candidate test
+// (the needle as JSON writes it, in the JSON text), a superset that
+// Request.Matches then decides on.
+// Text holds no NUL: bytes with one are a candidate without a test (CASE
+// keeps convert_from from seeing them), and a needle with one is left to
+// Request.Matches alone.
+const pgCandidateSQL = `(CASE WHEN position('\x00'::bytea IN method || path || query) > 0 THEN true
+		ELSE strpos(lower((convert_from(method, 'LATIN1') || ' ' || convert_from(path, 'LATIN1') || '?' || convert_from(query, 'LATIN1')) COLLATE "C"), ?) > 0 END
+	OR CASE WHEN position('\x00'::bytea IN body) > 0 THEN true
+		ELSE strpos(lower(convert_from(body, 'LATIN1') COLLATE "C"), ?) > 0 END
+	OR strpos(lower(headers COLLATE "C"), ?) > 0)`
+
+// pgCandidateArgs gives pgCandidateSQL's arguments; ok is false when the
+// query cannot narrow anything in SQL.
+func pgCandidateArgs(q string) (args []any, ok bool) {
+	margs := matchArgs(q) // folded needle, and its JSON form
+	l, j := margs[0].(string), margs[1].(string)
+	if strings.IndexByte(l, 0) >= 0 {
+		return nil, false
+	}
+	return []any{latin1(l), latin1(l), j}, true
+}
+
+// latin1 reads s's bytes as LATIN1, as convert_from(…, 'LATIN1') does.
+func latin1(s string) string {
+	r := make([]rune, len(s))
+	for i := 0; i < len(s); i++ {
+		r[i] = rune(s[i])
+	}
+	return string(r)
+}
+
 // scanMatchPage is how many whole requests scanMatching reads at a time:
 // with 10 MiB bodies, 80 MiB at most in memory.
 const scanMatchPage = 8
@@ -247,6 +284,10 @@ func (db *DB) scanMatching(ctx context.Context, q querier, binID string, after, 
 		if before > 0 {
 			query += ` AND seq < ?`
 			args = append(args, before)
+		}
+		if cargs, ok := pgCandidateArgs(f.Query); ok && f.Query != "" {
+			query += ` AND ` + pgCandidateSQL
+			args = append(args, cargs...)
 		}
 		if desc {
 			query += ` ORDER BY seq DESC LIMIT ?`

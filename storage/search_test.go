@@ -100,6 +100,7 @@ func BenchmarkSearch(b *testing.B) {
 // index over the same text, used to narrow candidates before the exact
 // predicate. It reports what the index would cost on the write path too.
 func BenchmarkSearchFTS5(b *testing.B) {
+	sqliteOnly(b)
 	db := mustOpenDB(b, Options{})
 	bin := mustCreateBin(b, db, "", "")
 	other := mustCreateBin(b, db, "", "")
