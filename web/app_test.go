@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tailhook-dev/tailhook/rawhead"
 	"github.com/tailhook-dev/tailhook/storage"
+	"github.com/tailhook-dev/tailhook/storage/pgtest"
 )
 
 // testApp is the whole web app on a real listener with a real SQLite file.
@@ -38,7 +40,11 @@ func newTestApp(t testing.TB, opts ...func(*Config, *storage.Options)) *testApp 
 	for _, o := range opts {
 		o(&cfg, &sopts)
 	}
-	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sopts)
+	where := filepath.Join(t.TempDir(), "test.db")
+	if os.Getenv(engineEnv) == "postgres" {
+		where = pgtest.DSN(t) // see TestMain
+	}
+	db, err := storage.Open(context.Background(), where, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
