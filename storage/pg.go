@@ -70,7 +70,10 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := db.w.PingContext(pctx); err != nil {
-		return fail(fmt.Errorf("connect to %s: %w", shown, err))
+		// pgx lists each address it tried on a line of its own: one line
+		// for the log and the terminal.
+		msg := strings.NewReplacer(":\n\t", ": ", "\n\t", "; ", "\n", "; ").Replace(err.Error())
+		return fail(fmt.Errorf("connect to %s: %s", shown, msg))
 	}
 	var version int
 	var syncCommit, schema string

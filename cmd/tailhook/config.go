@@ -162,7 +162,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if storage.IsPostgres(c.DB) {
 		// Never echo the URL: it may hold a password.
-		if u, err := url.Parse(c.DB); err != nil || u.Host == "" {
+		if _, err := url.Parse(c.DB); err != nil {
 			return c, bad("db", "postgres://…", "want a URL such as postgres://user:password@host:5432/tailhook")
 		}
 	}

@@ -94,6 +94,18 @@ func TestParseServe(t *testing.T) {
 		{name: "bad body timeout", args: []string{"--body-timeout", "0s"}, wantErr: "--body-timeout"},
 		{name: "bad max inflight", env: map[string]string{"TAILHOOK_MAX_INFLIGHT": "lots"}, wantErr: "--max-inflight (or TAILHOOK_MAX_INFLIGHT)"},
 		{name: "bad bin limit", args: []string{"--bin-limit", "-1"}, wantErr: "--bin-limit"},
+		{name: "postgres URL", env: map[string]string{"TAILHOOK_DB": "postgres://u:pw@db.example:5432/th"}, check: func(t *testing.T, c serveConfig) {
+			if c.DB != "postgres://u:pw@db.example:5432/th" {
+				t.Errorf("db %q", c.DB)
+			}
+		}},
+		// The value is never echoed: it may hold a password.
+		{name: "bad postgres URL", args: []string{"--db", "postgres://u:s3cret@%zz/th"}, wantErr: "--db"},
+		{name: "postgres URL without host (the local socket)", args: []string{"--db", "postgresql:///th"}, check: func(t *testing.T, c serveConfig) {
+			if c.DB != "postgresql:///th" {
+				t.Errorf("db %q", c.DB)
+			}
+		}},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: `no arguments, got "extra"`},
 	}
@@ -108,6 +120,9 @@ func TestParseServe(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), "\n") {
 					t.Errorf("error is not one line: %q", err)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("error shows the password: %q", err)
 				}
 				return
 			}
