@@ -31,7 +31,6 @@ func count(tb testing.TB, db *DB, binID string) (requests, orphans int64) {
 // keeps at most its cap plus one second's worth of captures (the contract),
 // and the newest requests are the ones kept, with their deliveries.
 func TestCapHoldsAtAnyRate(t *testing.T) {
-	sqliteOnly(t)
 	const limit = 200
 	db := mustOpenDB(t, Options{MaxRequests: limit})
 	ctx := context.Background()
