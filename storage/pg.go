@@ -2,8 +2,10 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -77,7 +79,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	var version int
 	var syncCommit, schema string
-	err = db.w.QueryRowContext(pctx, `SELECT current_setting('server_version_num')::int, current_setting('synchronous_commit'), current_schema()`).
+	err = db.w.QueryRowContext(pctx, `SELECT current_setting('server_version_num')::int, current_setting('synchronous_commit'), COALESCE(current_schema(), '')`).
 		Scan(&version, &syncCommit, &schema)
 	if err != nil {
 		return fail(fmt.Errorf("read server settings of %s: %w", shown, err))
@@ -91,12 +93,9 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return fail(fmt.Errorf("%s has synchronous_commit=off: tailhook acknowledges a capture only once it is durable; set it to on (or local) for tailhook's role or database", shown))
 	}
 	if schema == "" {
-		return fail(fmt.Errorf("%s has no schema to create tailhook's tables in: check search_path", shown))
+		return fail(fmt.Errorf("%s has no schema to create tailhook's tables in: the first schema of search_path must exist", shown))
 	}
-	db.schema = schema
-	// One channel per schema, so that tailhooks on different schemas of one
-	// database never hear each other.
-	db.channel = "tailhook." + schema
+	db.channel = channelOf(schema)
 	if err := db.migratePG(pctx); err != nil {
 		return fail(err)
 	}
@@ -401,4 +400,16 @@ func fnv32(s string) uint32 {
 		h *= 16777619
 	}
 	return h
+}
+
+// channelOf names the NOTIFY channel of a schema: one per schema, so that
+// tailhooks on different schemas of one database never hear each other.
+// A channel name is an identifier (63 bytes at most): a long schema name
+// goes in hashed.
+func channelOf(schema string) string {
+	if c := "tailhook." + schema; len(c) <= 63 {
+		return c
+	}
+	h := sha256.Sum256([]byte(schema))
+	return "tailhook." + hex.EncodeToString(h[:16])
 }

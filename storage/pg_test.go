@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -317,5 +318,24 @@ func TestStorageBudgetOnPostgres(t *testing.T) {
 	}
 	if used, budget := db.Space(); used <= budget || budget != 1<<10 {
 		t.Errorf("Space() = %d, %d", used, budget)
+	}
+}
+
+func TestChannelOf(t *testing.T) {
+	if got := channelOf("t_1"); got != "tailhook.t_1" {
+		t.Errorf("channelOf(t_1) = %q", got)
+	}
+	long := strings.Repeat("s", 63)
+	if got := channelOf(long); len(got) > 63 || got == channelOf(long[:62]+"x") {
+		t.Errorf("channelOf(63 bytes) = %q", got)
+	}
+}
+
+func TestMissingSchemaIsOneClearLine(t *testing.T) {
+	pgOnly(t)
+	dsn := pgtest.DSN(t) + "&options=-c%20search_path%3Dno_such_schema"
+	_, err := Open(context.Background(), dsn, Options{})
+	if err == nil || !strings.Contains(err.Error(), "search_path") {
+		t.Errorf("open with a missing schema: %v", err)
 	}
 }

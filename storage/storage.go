@@ -71,7 +71,6 @@ type DB struct {
 	// pg: the database is PostgreSQL, which other instances may share.
 	pg      bool
 	dsn     string // pg: the URL to connect with (password included: never log it)
-	schema  string // pg: the schema of tailhook's tables
 	channel string // pg: the NOTIFY channel of this schema
 	bus     *bus   // pg: events to and from the other instances
 	// pg: this instance's captures to one bin, one at a time (op.capture);
