@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -77,12 +78,28 @@ func (c credential) allows(bin *storage.Bin) bool {
 // for Retry-After. Bins are free, so without this one client could fill
 // the database with them.
 func (s *Server) allowBinCreate(r *http.Request) (bool, string) {
-	addr := s.clientAddr(r)
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host // one address, whatever its source port
-	}
-	ok, retry := s.binRate.allow(addr)
+	ok, retry := s.binRate.allow(clientKey(s.clientAddr(r)))
 	return ok, strconv.Itoa(int(math.Ceil(retry.Seconds())))
+}
+
+// clientKey is whose allowance a client address draws on: one IPv4
+// address, whatever its source port, or one IPv6 /64 — the smallest
+// network a single subscriber is usually given, so that hopping between its
+// 2^64 addresses buys nothing.
+func clientKey(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // maxNameLen bounds a bin's name, in bytes.

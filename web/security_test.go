@@ -456,3 +456,19 @@ func TestRetentionEndsStreams(t *testing.T) {
 		t.Errorf("API stream before ending: %+v, want one deleted event", evs)
 	}
 }
+
+func TestClientKeyGroupsIPv6By64(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"203.0.113.7:51234", "203.0.113.7"},
+		{"203.0.113.7", "203.0.113.7"},
+		{"[::ffff:203.0.113.7]:80", "203.0.113.7"},
+		{"[2001:db8:1:2:aaaa::1]:443", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"[fe80::1%eth0]:80", "fe80::/64"},
+		{"not an address", "not an address"},
+	} {
+		if got := clientKey(tc.addr); got != tc.want {
+			t.Errorf("clientKey(%q) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
