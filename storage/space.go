@@ -51,6 +51,10 @@ type space struct {
 	warned    atomic.Bool // the budget was reached once: logged
 }
 
+// Full reports whether captures are refused now for the storage budget:
+// the capture path asks before it reads a body it could not store.
+func (db *DB) Full() bool { return db.overBudget() }
+
 // overBudget reports whether a capture must be refused now.
 func (db *DB) overBudget() bool {
 	s := &db.space

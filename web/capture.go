@@ -67,6 +67,15 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if s.db.Full() {
+		// Refused before the body is read: none of it could be stored,
+		// and the connection goes with the answer rather than reading
+		// what is left of a large body.
+		w.Header().Set("Connection", "close")
+		s.captureFail(w, r, binID, storage.ErrStorageFull)
+		return
+	}
+
 	// The body must arrive within --body-timeout: a sender that trickles
 	// it would otherwise hold a connection and its buffer for ever.
 	rc := http.NewResponseController(w)

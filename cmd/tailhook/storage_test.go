@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -82,6 +84,18 @@ func TestMaxStorage507(t *testing.T) {
 	if len(acked) == 2000 {
 		t.Fatal("2000 captures of 8 000 bytes fit in 2 MiB")
 	}
+	// While full, a capture is refused before its body is read: a sender
+	// that declares 10 MiB and sends none still gets its 507 at once.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /b/%s/big HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n", bin.ID)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if early, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil || early.StatusCode != http.StatusInsufficientStorage {
+		t.Errorf("full, a body not sent yet: %v %v, want 507 before the body", early, err)
+	}
+	conn.Close()
 	if !strings.Contains(logs.String(), "storage budget reached") {
 		t.Errorf("no log line for the budget:\n%s", logs.String())
 	}
