@@ -502,30 +502,27 @@ func (db *DB) ListRequests(ctx context.Context, binID string, o ListOptions) ([]
 	case limit > 500:
 		limit = 500
 	}
+	var (
+		reqs []*Request
+		err  error
+	)
 	if db.pg && o.Query != "" {
-		reqs, err := db.scanMatching(ctx, db.r, binID, 0, o.Before, true, Filter{Query: o.Query}, limit+1, false)
-		if err != nil {
-			return nil, false, fmt.Errorf("list requests: %w", err)
+		reqs, err = db.scanMatching(ctx, db.r, binID, 0, o.Before, true, Filter{Query: o.Query}, limit+1, false)
+	} else {
+		q := `SELECT ` + summaryColumns + ` FROM requests WHERE bin_id = ?`
+		args := []any{binID}
+		if o.Before > 0 {
+			q += ` AND seq < ?`
+			args = append(args, o.Before)
 		}
-		more := len(reqs) > limit
-		if more {
-			reqs = reqs[:limit]
+		if o.Query != "" {
+			q += ` AND ` + matchSQL
+			args = append(args, matchArgs(o.Query)...)
 		}
-		return reqs, more, nil
+		q += ` ORDER BY seq DESC LIMIT ?`
+		args = append(args, limit+1)
+		reqs, err = db.queryRequests(ctx, q, false, args...)
 	}
-	q := `SELECT ` + summaryColumns + ` FROM requests WHERE bin_id = ?`
-	args := []any{binID}
-	if o.Before > 0 {
-		q += ` AND seq < ?`
-		args = append(args, o.Before)
-	}
-	if o.Query != "" {
-		q += ` AND ` + matchSQL
-		args = append(args, matchArgs(o.Query)...)
-	}
-	q += ` ORDER BY seq DESC LIMIT ?`
-	args = append(args, limit+1)
-	reqs, err := db.queryRequests(ctx, q, false, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list requests: %w", err)
 	}

@@ -25,6 +25,15 @@ var eventNames = map[EventKind]string{
 	CredentialChanged: "credential",
 }
 
+// eventKinds reads eventNames back.
+var eventKinds = func() map[string]EventKind {
+	m := make(map[string]EventKind, len(eventNames))
+	for k, n := range eventNames {
+		m[n] = k
+	}
+	return m
+}()
+
 // watchEvery is how often the bins someone watches are compared with the
 // database: how a bin deleted by a retention pass (which publishes
 // nothing) ends its streams, and with PostgreSQL the backstop for lost
@@ -56,19 +65,18 @@ func (s *Server) fromOtherInstance(e storage.Event) {
 		}
 		return
 	}
-	for kind, name := range eventNames {
-		if name == e.Kind {
-			s.hub.Publish(Event{Kind: kind, Bin: e.Bin, Seq: e.Seq, Share: e.Ref})
-			if kind == ForwardChanged {
-				// Retried or cancelled elsewhere: a job may be ours to
-				// send, if we hold the bin's lease. Only then: every
-				// attempt recorded anywhere is announced, and starting a
-				// worker here for each would have it ask for a lease
-				// another instance holds, five times a second.
-				s.deliverer.wake(e.Bin)
-			}
-			return
-		}
+	kind, ok := eventKinds[e.Kind]
+	if !ok {
+		return // a newer instance's event this one does not know
+	}
+	s.hub.Publish(Event{Kind: kind, Bin: e.Bin, Seq: e.Seq, Share: e.Ref})
+	if kind == ForwardChanged {
+		// Retried or cancelled elsewhere: a job may be ours to send, if
+		// we hold the bin's lease. Only then: every attempt recorded
+		// anywhere is announced, and starting a worker here for each
+		// would have it ask for a lease another instance holds, five
+		// times a second.
+		s.deliverer.wake(e.Bin)
 	}
 }
 

@@ -383,6 +383,12 @@ type liveReport struct {
 }
 
 func (b *bench) live(ctx context.Context, t target, n int) (*liveReport, error) {
+	return b.liveVia(ctx, t, t, n)
+}
+
+// liveVia is live with the captures sent to t and the n subscribers on
+// stream, which may be another instance on the same database.
+func (b *bench) liveVia(ctx context.Context, t, stream target, n int) (*liveReport, error) {
 	bin, token, err := newBin(ctx, t)
 	if err != nil {
 		return nil, err
@@ -390,13 +396,13 @@ func (b *bench) live(ctx context.Context, t target, n int) (*liveReport, error) 
 	sctx, stopSubs := context.WithCancel(ctx)
 	var swg sync.WaitGroup
 	defer func() { stopSubs(); swg.Wait() }()
-	subs, err := b.subscribe(sctx, &swg, t, bin, token, 0, n, true)
+	subs, err := b.subscribe(sctx, &swg, stream, bin, token, 0, n, true)
 	if err != nil {
 		return nil, err
 	}
 	b.logf("live: %.0f requests/s for %s, %d subscribers", b.cfg.Rate, b.cfg.LiveDuration, n)
 	r := openLoop(ctx, t, "/b/"+bin+"/live", 16, b.cfg.Rate, b.cfg.LiveDuration, b.body, b.epoch0, nil)
-	ec, err := b.settle(ctx, t, bin, token, subs)
+	ec, err := b.settle(ctx, stream, bin, token, subs)
 	if err != nil {
 		return nil, err
 	}

@@ -102,31 +102,13 @@ func (b *bench) cluster(ctx context.Context, t target) (*clusterReport, error) {
 	rep.OneBinOne, rep.OneBinTwo, rep.ManyBinOne, rep.ManyBinTwo = r[0]/n, r[1]/n, r[2]/n, r[3]/n
 
 	// Cross-instance live latency: stream on the second, captures on the first.
-	bin, token, err := newBin(ctx, t)
+	b.logf("cluster live: captures through one instance, the stream on the other")
+	lr, err := b.liveVia(ctx, t, t2, 1)
 	if err != nil {
 		return nil, err
 	}
-	sctx, stopSubs := context.WithCancel(ctx)
-	var swg sync.WaitGroup
-	defer func() { stopSubs(); swg.Wait() }()
-	subs, err := b.subscribe(sctx, &swg, t2, bin, token, 0, 1, true)
-	if err != nil {
-		return nil, err
-	}
-	b.logf("cluster live: %.0f requests/s for %s through one instance, stream on the other", b.cfg.Rate, b.cfg.LiveDuration)
-	lr := openLoop(ctx, t, "/b/"+bin+"/live", 16, b.cfg.Rate, b.cfg.LiveDuration, b.body, b.epoch0, nil)
 	rep.Errors += lr.Errors
-	ec, err := b.settle(ctx, t2, bin, token, subs)
-	if err != nil {
-		return nil, err
-	}
-	var lat []time.Duration
-	for _, s := range subs {
-		s.mu.Lock()
-		lat = append(lat, s.lat...)
-		s.mu.Unlock()
-	}
-	rep.Live, rep.Events = summarize(lat), ec
+	rep.Live, rep.Events = lr.Live, lr.Events
 	return rep, nil
 }
 
